@@ -1,0 +1,110 @@
+"""The `handoff` command: one entry point for every part of the product.
+
+Commands live next to what they drive (training commands in ``training.cli``); this module only
+assembles them and turns contract and store errors into a message and exit code 2, never a
+traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from feature_defs.contract import DEFAULT_FEATURE_SET, DEFAULT_POLICY
+from training import cli as training_cli
+
+app = typer.Typer(
+    name="handoff",
+    help="Make the marketing-to-sales lead handoff measurable and fair.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console(stderr=True)
+
+app.command("demo-data")(training_cli.demo_data)
+
+
+@app.command("check")
+def check(
+    feature_set: Annotated[Path, typer.Option(help="Feature-set YAML.")] = DEFAULT_FEATURE_SET,
+    policy: Annotated[Path, typer.Option(help="SLA policy YAML.")] = DEFAULT_POLICY,
+) -> None:
+    """Validate lead fields, a feature set and a policy together; print a summary."""
+    from feature_defs.contract import load_contract
+
+    c = load_contract(feature_set, policy)
+    p = c.policy
+    console.print(
+        f"ok: fields '{c.fields.name}' ({len(list(c.fields))} fields), feature set "
+        f"'{c.feature_set.key}' ({len(c.feature_set.features)} features), policy '{p.name}' "
+        f"{p.version}: threshold {p.handoff_threshold:g}, tiers "
+        + ", ".join(f"{t.name}>={t.min_score:g} within {t.deadline.describe()}" for t in p.tiers)
+    )
+
+
+@app.command("import")
+def import_(
+    files: Annotated[
+        list[Path], typer.Argument(help="CSV files to import.", exists=True, dir_okay=False)
+    ],
+    mapping: Annotated[
+        str, typer.Option(help="Bundled mapping name or mapping YAML path.")
+    ] = "handoff_leads",
+    database_url: Annotated[
+        str | None, typer.Option(envvar="HANDOFF_DATABASE_URL", help="Store URL.")
+    ] = None,
+    feature_set: Annotated[
+        Path, typer.Option(help="Feature-set YAML (names its lead fields).")
+    ] = DEFAULT_FEATURE_SET,
+    policy: Annotated[
+        Path, typer.Option(help="SLA policy YAML (rejection taxonomy).")
+    ] = DEFAULT_POLICY,
+) -> None:
+    """Import CRM exports (leads or events) through a column mapping. All or nothing per file."""
+    from feature_defs.contract import load_contract
+    from scoring_service.crm_import import import_csv, load_mapping
+    from scoring_service.store import Store
+
+    contract = load_contract(feature_set, policy)
+    spec = load_mapping(mapping, contract.fields)
+    store = Store.open(database_url)
+    for f in files:
+        report = import_csv(store, f, spec, contract=contract, progress=sys.stderr.isatty())
+        console.print(
+            f"{f}: {report.rows:,} rows, {report.inserted:,} inserted, "
+            f"{report.skipped:,} already present ({report.seconds:.1f}s)"
+        )
+
+
+@app.command("db-upgrade")
+def db_upgrade(
+    database_url: Annotated[
+        str | None, typer.Option(envvar="HANDOFF_DATABASE_URL", help="Store URL.")
+    ] = None,
+) -> None:
+    """Create or migrate the lead store to the latest schema (keeps existing data)."""
+    from scoring_service.store import Store
+
+    store = Store.open(database_url)
+    console.print(f"{store.url}: schema at revision {store.current_revision()}")
+
+
+def main() -> None:
+    """Console-script entry point: known errors become one message and exit code 2."""
+    from feature_defs.errors import ContractError
+    from scoring_service.store import StoreError
+
+    try:
+        app()  # standalone mode: usage errors and --help exit by themselves
+    except (ContractError, StoreError) as exc:
+        console.print(f"error: {exc}", markup=False, highlight=False, style="red")
+        raise SystemExit(2) from None
+
+
+if __name__ == "__main__":
+    main()
