@@ -21,6 +21,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from sklearn.base import BaseEstimator, TransformerMixin
 
+from feature_defs.declared import Version, repeated
 from feature_defs.errors import ContractError, from_validation_error
 from feature_defs.fields import FieldSet, load_fields
 from feature_defs.yaml_io import read_yaml
@@ -117,20 +118,14 @@ COMPATIBLE = {
 class FeatureSetSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(pattern=r"^[a-z][a-z0-9_\-]{0,62}$")
-    version: str
+    version: Version
     description: str = ""
     fields: str
     features: list[Feature] = Field(min_length=1)
 
-    @field_validator("version", mode="before")
-    @classmethod
-    def _version_str(cls, v: Any) -> Any:
-        return str(v) if isinstance(v, int | float) else v
-
     @model_validator(mode="after")
     def _unique(self) -> FeatureSetSpec:
-        names = [f.name for f in self.features]
-        dupes = sorted({n for n in names if names.count(n) > 1})
+        dupes = repeated(f.name for f in self.features)
         if dupes:
             raise ValueError(f"feature names must be unique; repeated: {', '.join(dupes)}")
         return self

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from feature_defs.declared import Version, repeated
 from feature_defs.errors import ContractError, from_validation_error
 from feature_defs.yaml_io import read_yaml
 
@@ -90,21 +91,15 @@ class LeadField(BaseModel):
 class FieldSetSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str
-    version: str
+    version: Version
     description: str = ""
     id_field: str = "lead_id"
     created_at_field: str = "created_at"
     fields: list[LeadField] = Field(min_length=1)
 
-    @field_validator("version", mode="before")
-    @classmethod
-    def _version_str(cls, v: Any) -> Any:
-        return str(v) if isinstance(v, int | float) else v
-
     @model_validator(mode="after")
     def _keys(self) -> FieldSetSpec:
-        names = [f.name for f in self.fields]
-        dupes = sorted({n for n in names if names.count(n) > 1})
+        dupes = repeated(f.name for f in self.fields)
         if dupes:
             raise ValueError(f"field names must be unique; repeated: {', '.join(dupes)}")
         by_name = {f.name: f for f in self.fields}

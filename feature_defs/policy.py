@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from feature_defs.business_time import BusinessCalendar
 from feature_defs.conditions import Condition
+from feature_defs.declared import Version, repeated
 from feature_defs.errors import from_validation_error
 from feature_defs.yaml_io import read_yaml
 
@@ -163,11 +164,9 @@ class Capacity(_Strict):
 
     @model_validator(mode="after")
     def _teams(self) -> Capacity:
-        names = [t.name for t in self.teams]
-        if len(set(names)) != len(names):
+        if repeated(t.name for t in self.teams):
             raise ValueError("team names must be unique")
-        reps = [r for t in self.teams for r in t.reps]
-        dupes = sorted({r for r in reps if reps.count(r) > 1})
+        dupes = repeated(r for t in self.teams for r in t.reps)
         if dupes:
             raise ValueError(f"a rep belongs to one team only; repeated: {', '.join(dupes)}")
         if sum(t.handles is None for t in self.teams) != 1:
@@ -210,7 +209,7 @@ class Policy(_Strict):
     """One version of the SLA. Pure data; ``feature_defs.sla`` applies it to leads."""
 
     name: str
-    version: str
+    version: Version
     description: str = ""
     score_field: str = "score"
     source_field: str = "source"
@@ -231,11 +230,6 @@ class Policy(_Strict):
     capacity: Capacity
     calendar: CalendarSpec
     scorecard: Scorecard
-
-    @field_validator("version", mode="before")
-    @classmethod
-    def _version_str(cls, v: Any) -> Any:
-        return str(v) if isinstance(v, int | float) else v
 
     @model_validator(mode="after")
     def _rules(self) -> Policy:

@@ -15,7 +15,7 @@ from rich.console import Console
 
 from feature_defs.contract import DEFAULT_FEATURE_SET, DEFAULT_POLICY
 
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
 DEFAULT_GROUND_TRUTH = Path("data") / "demo_ground_truth.csv"
 
 
