@@ -115,6 +115,32 @@ COMPATIBLE = {
 }
 
 
+class DirectionCheck(BaseModel):
+    """All else equal, leads with ``field = higher`` must score at least as high as ``lower``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    field: str
+    higher: Any
+    lower: Any
+
+
+class MinimumCheck(BaseModel):
+    """Leads changed by ``set`` must score below the handoff threshold (e.g. students)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str
+    set: dict[str, Any] = Field(min_length=1)
+
+
+class BehaviourSpec(BaseModel):
+    """Behavioural tests every model must pass before promotion (see training/behaviour.py)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    invariant_fields: list[str] = []
+    direction: list[DirectionCheck] = []
+    minimum: list[MinimumCheck] = []
+
+
 class FeatureSetSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(pattern=r"^[a-z][a-z0-9_\-]{0,62}$")
@@ -122,6 +148,7 @@ class FeatureSetSpec(BaseModel):
     description: str = ""
     fields: str
     features: list[Feature] = Field(min_length=1)
+    behaviour: BehaviourSpec = BehaviourSpec()
 
     @model_validator(mode="after")
     def _unique(self) -> FeatureSetSpec:
@@ -188,6 +215,14 @@ def check_against_fields(spec: FeatureSetSpec, fields: FieldSet) -> list[str]:
             )
         if feat.kind == "ordinal" and not field.ordered:
             problems.append(f"{where}: an ordinal feature needs a field declared 'ordered: true'")
+    b = spec.behaviour
+    used = [("behaviour.invariant_fields", n) for n in b.invariant_fields]
+    used += [(f"behaviour.direction[{i}].field", d.field) for i, d in enumerate(b.direction)]
+    used += [(f"behaviour.minimum[{i}] '{m.name}'.set", k) for i, m in enumerate(b.minimum)
+             for k in m.set]
+    for where, name in used:
+        if name not in fields:
+            problems.append(f"{where}: field '{name}' is not declared in lead fields")
     return problems
 
 

@@ -94,7 +94,7 @@ class FieldSetSpec(BaseModel):
     version: Version
     description: str = ""
     id_field: str = "lead_id"
-    created_at_field: str = "created_at"
+    created_at_field: str | None = "created_at"  # null: the data has no timestamps
     fields: list[LeadField] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -103,7 +103,10 @@ class FieldSetSpec(BaseModel):
         if dupes:
             raise ValueError(f"field names must be unique; repeated: {', '.join(dupes)}")
         by_name = {f.name: f for f in self.fields}
-        for key, dtype in ((self.id_field, "string"), (self.created_at_field, "datetime")):
+        keys = [(self.id_field, "string"), (self.created_at_field, "datetime")]
+        for key, dtype in keys:
+            if key is None:
+                continue
             if key not in by_name:
                 raise ValueError(f"'{key}' must be declared as a field")
             f = by_name[key]
@@ -135,7 +138,7 @@ class FieldSet:
         return self.spec.id_field
 
     @property
-    def created_at_field(self) -> str:
+    def created_at_field(self) -> str | None:
         return self.spec.created_at_field
 
     def __iter__(self):  # noqa: ANN204 - iterator of LeadField

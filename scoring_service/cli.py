@@ -27,6 +27,7 @@ app = typer.Typer(
 console = Console(stderr=True, soft_wrap=True)
 
 app.command("demo-data")(training_cli.demo_data)
+app.command("train")(training_cli.train)
 
 
 @app.command("check")

@@ -99,3 +99,177 @@ def demo_data(
         f"{int(history.ground_truth['handed_off'].sum()):,} handed off, generated in "
         f"{gen_s:.1f}s -> {where}"
     )
+
+
+def train(
+    database_url: Annotated[
+        str | None,
+        typer.Option(envvar="HANDOFF_DATABASE_URL", help="Store URL (default: data/handoff.db)."),
+    ] = None,
+    data: Annotated[
+        Path | None, typer.Option(help="Train from this CSV instead of the store.")
+    ] = None,
+    labels: Annotated[
+        Path | None,
+        typer.Option(help="Label-spec YAML for --data (which columns hold the labels)."),
+    ] = None,
+    feature_set: Annotated[
+        Path, typer.Option(help="Feature-set YAML (names its lead fields).")
+    ] = DEFAULT_FEATURE_SET,
+    policy: Annotated[
+        Path | None,
+        typer.Option(
+            help="SLA policy YAML (default: the store's active policy, or the bundled one)."
+        ),
+    ] = None,
+    ground_truth: Annotated[
+        Path | None,
+        typer.Option(
+            help="Demo ground-truth CSV (default: data/demo_ground_truth.csv if present)."
+        ),
+    ] = None,
+    weighting: Annotated[
+        str, typer.Option(help="Sample weights: none, clipped or ipw (see README).")
+    ] = "none",
+    force: Annotated[
+        bool, typer.Option("--force", help="Promote even if the gate fails (recorded).")
+    ] = False,
+    if_no_champion: Annotated[
+        bool, typer.Option("--if-no-champion", help="Do nothing if a champion exists.")
+    ] = False,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+) -> None:
+    """Train both heads, compare with baselines and the champion, and promote through the gate."""
+    import json
+    import tempfile
+
+    import mlflow
+    import pandas as pd
+
+    from feature_defs.contract import check_policy
+    from feature_defs.features import load_feature_set
+    from feature_defs.policy import load_policy
+    from training import data as tdata
+    from training import register
+    from training.gate import run_gate
+    from training.model_card import model_card, write_charts
+    from training.train import WEIGHTINGS, train_bundle
+
+    if weighting not in WEIGHTINGS:
+        raise typer.BadParameter(
+            f"--weighting must be one of {', '.join(WEIGHTINGS)} (got {weighting!r})"
+        )
+    uri = register.configure_tracking()
+    if if_no_champion and register.champion_version() is not None:
+        console.print(f"{register.MODEL_NAME}@{register.CHAMPION} exists ({uri}): nothing to do")
+        return
+    fs = load_feature_set(feature_set)
+    if data is not None:
+        if labels is None:
+            raise typer.BadParameter("--data needs --labels (a label-spec YAML)")
+        training_data = tdata.from_csv(data, fs, labels)
+        pol = check_policy(load_policy(policy), fs.fields, source=policy) if policy else None
+        truth = None
+    else:
+        from scoring_service.active_policy import active_policy
+        from scoring_service.store import Store
+
+        store = Store.open(database_url)
+        if policy is not None:
+            pol = check_policy(load_policy(policy), fs.fields, source=policy)
+        else:
+            pol = active_policy(store, fs.fields)[1]
+        with console.status("reading the store"):
+            training_data = tdata.from_store(store, fs.fields, pol)
+        gt_path = ground_truth or DEFAULT_GROUND_TRUTH
+        truth = pd.read_csv(gt_path) if gt_path.is_file() else None
+    console.print(f"tracking to {uri}; data: {training_data.origin}")
+    with console.status("training") as status:
+        result = train_bundle(
+            training_data,
+            fs,
+            policy=pol,
+            ground_truth=truth,
+            seed=seed,
+            weighting=weighting,
+            progress=lambda step: status.update(f"training: {step}"),
+        )
+        status.update("comparing with the champion and running behavioural checks")
+        champ = register.champion_version()
+        champ_bundle = (
+            register.load_bundle(f"models:/{register.MODEL_NAME}@{register.CHAMPION}")
+            if champ is not None
+            else None
+        )
+        threshold = pol.handoff_threshold if pol is not None else 50.0
+        gate = run_gate(result, champ_bundle, threshold=threshold, force=force)
+        status.update("logging the run to MLflow")
+        with mlflow.start_run() as run:
+            mlflow.log_params(
+                {
+                    "feature_set": fs.key,
+                    "policy": f"{pol.name}@{pol.version}" if pol else "none",
+                    "origin": training_data.origin,
+                    "seed": seed,
+                    "force": force,
+                    **{f"{h}.chosen": r.chosen for h, r in result.heads.items()},
+                    **{f"{h}.split": r.split.kind for h, r in result.heads.items()},
+                    **{f"{h}.calibration": r.calibration_method for h, r in result.heads.items()},
+                }
+            )
+            mlflow.log_metrics(register.flatten_metrics(result))
+            with tempfile.TemporaryDirectory() as tmp:
+                out = Path(tmp)
+                write_charts(result, out)
+                result.importance.to_csv(out / "shap_importance.csv")
+                if result.ipw_comparison is not None:
+                    result.ipw_comparison.to_csv(out / "ipw_comparison.csv", index=False)
+                (out / "gate.json").write_text(
+                    json.dumps([c.__dict__ for c in gate.checks], indent=2)
+                )
+                example = training_data.leads.iloc[:5]
+                model_uri, version = register.log_model(result.bundle, example)
+                card = model_card(result, gate=gate, version=version, run_id=run.info.run_id)
+                (out / "model_card.md").write_text(card)
+                mlflow.log_artifacts(str(out), artifact_path="report")
+            mlflow.set_tags(
+                {
+                    "gate.passed": str(gate.passed),
+                    "gate.forced": str(force and not gate.passed),
+                    "model_version": str(version),
+                }
+            )
+            if gate.promote:
+                register.promote(
+                    version,
+                    tags={
+                        "gate.passed": str(gate.passed),
+                        "gate.forced": str(force and not gate.passed),
+                        "run_id": run.info.run_id,
+                    },
+                )
+    _summary(result, gate, version, champ)
+
+
+def _summary(result: object, gate: object, version: int, champ: object) -> None:
+    from rich.table import Table
+
+    for head, rep in result.heads.items():
+        t = Table(title=f"{head} head, test months ({rep.split.kind} split), chosen {rep.chosen}")
+        for col in ("model", "ROC AUC", "PR AUC", "Brier", "log loss", "ECE"):
+            t.add_column(col)
+        for name, m in rep.test.items():
+            t.add_row(
+                name, *(f"{m[k]:.4f}" for k in ("roc_auc", "pr_auc", "brier", "log_loss", "ece"))
+            )
+        for col, auc in rep.truth_auc.items():
+            t.add_row(f"ground truth ({col})", f"{auc:.4f}", "", "", "", "")
+        console.print(t)
+    for c in gate.checks:
+        console.print(f"  {'PASS' if c.passed else 'FAIL'} {c.name}: {c.detail}", markup=False)
+    if gate.promote:
+        how = "forced past a failed gate" if not gate.passed else "gate passed"
+        console.print(f"lead-score v{version} is now champion ({how})")
+    else:
+        prev = f"v{champ.version}" if champ is not None else "none"
+        console.print(f"lead-score v{version} registered but NOT promoted; champion stays {prev}")

@@ -28,6 +28,9 @@ DEFAULT_END = date(2026, 11, 1)
 HOUR_US = 3_600_000_000
 DAY_LEN_H = 7.5  # a typical business day of the default calendar, for service times
 OPPORTUNITY_WINDOW_DAYS = 90
+SLA_START_MONTHS = 6  # the SLA with its exclusions starts this many months into the history
+PRE_SLA_THRESHOLD = 40  # before the SLA, marketing handed off far more (and no exclusions)
+PRE_SLA_DROP = 0.35  # ... and sales never called back more than a third of them
 PARTNER_ONLY_COUNTRIES = ("MA", "CA")
 
 SOURCES = {  # share of arrivals, effect on the true opportunity logit
@@ -391,6 +394,7 @@ def generate(
         + 0.3 * (webinar_attended & np.isin(function, ("finance", "accounting")))
         + 0.6 * (small & (seniority == "c_level"))  # the executive of a small firm
         - 0.4 * np.isin(country, PARTNER_ONLY_COUNTRIES)
+        - 3.0 * (email_domain_type == "competitor")
     )
     p_opp0 = _sigmoid(z)
 
@@ -472,6 +476,7 @@ def generate(
             "employee_band": band,
             "country": country,
             "annual_revenue_band": revenue,
+            "duplicate_email": pd.array(dup, dtype="boolean"),
             "is_existing_customer": pd.array(existing, dtype="boolean"),
             "email": email,
             "email_domain_type": email_domain_type,
@@ -497,8 +502,13 @@ def generate(
     say("handoff decisions")
     points = scorecard_points(leads, policy)
     excluded = exclusion_reasons(leads, policy)
-    above = (points >= policy.handoff_threshold) & (excluded == None)  # noqa: E711
-    eligible_below = ~above & (excluded == None)  # noqa: E711
+    # the SLA (and its exclusions) was signed SLA_START_MONTHS into the history: before that,
+    # students and competitors were handed off like anyone else, and sales rejected them
+    pre_sla = created < (start_ts + pd.DateOffset(months=SLA_START_MONTHS)).tz_convert("UTC")
+    rule_out = (excluded != None) & ~pre_sla  # noqa: E711
+    threshold = np.where(pre_sla, PRE_SLA_THRESHOLD, policy.handoff_threshold)
+    above = (points >= threshold) & ~rule_out
+    eligible_below = ~above & ~rule_out
     explore = eligible_below & (rng.random(n) < policy.exploration_share)
 
     # edge cases (domain text: up to ~20% of volume)
@@ -510,7 +520,9 @@ def generate(
     edge[partner_country] = "partner_only_country"
     edge[other_division] = "other_division_of_customer"
     # escalated edge cases: the decision pair hands some excluded customer divisions to sales
-    escalated = other_division & (rng.random(n) < 0.5)
+    escalated = (
+        other_division & rule_out & (excluded == "existing_customer") & (rng.random(n) < 0.5)
+    )
     handed = above | explore | escalated
     propensity = np.where(above, 1.0, np.where(explore, policy.exploration_share, 0.0))
     propensity = np.where(escalated & ~above & ~explore, 1.0, propensity)
@@ -536,6 +548,8 @@ def generate(
     # the team grows with the lead flow: the default (10,000 leads in 18 months) is scale 1
     capacity_scale = max(1.0, n_leads / months / (10_000 / 18))
     dropped = handed & (rng.random(n) < np.array([traits[r].drop if r else 0 for r in rep]))
+    # before the SLA, more than a third of the handed-off leads were never called back
+    dropped |= handed & pre_sla & (rng.random(n) < PRE_SLA_DROP)
     for r, tr in traits.items():
         idx = np.flatnonzero((rep == r) & ~dropped)
         service = int(DAY_LEN_H / (tr.capacity * capacity_scale) * HOUR_US)
@@ -565,7 +579,11 @@ def generate(
     reach3 = 1 - (1 - reach1) ** policy.contact_attempts.min_attempts_before_unreachable
     lenient = np.array([traits[r].leniency if r else 0.0 for r in rep])
     fit = (z + 3.9) / 2.0  # how good the lead looks to a rep, on a rough logit scale
-    q_accept = _sigmoid(-0.9 + fit + lenient - 1.5 * dup)
+    q_accept = _sigmoid(
+        -0.9 + fit + lenient - 1.5 * dup
+        # sales turn away students and competitors whatever else the lead looks like
+        - 5.0 * (seniority == "student") - 5.0 * (email_domain_type == "competitor")
+    )
     p_accept = p_opp + (1 - p_opp) * reach3 * q_accept
     will_opp = worked & (rng.random(n) < p_opp)
     reached_any = will_opp | (worked & (rng.random(n) < reach3))
@@ -614,6 +632,19 @@ def generate(
             ev[key].append(kw.get(key))
 
     reason_codes = set(policy.rejection_codes)
+    attrs = dict(
+        budget=budget,
+        timeline=timeline,
+        band=band,
+        sector=sector,
+        country=country,
+        seniority=seniority,
+        authority=authority,
+        need=need,
+        existing=existing,
+        dup=dup,
+        email=email_domain_type,
+    )
     attempts_needed = policy.contact_attempts.min_attempts_before_unreachable
     u = rng.random((n, 12))
     created_us = created.asi8 // 1000
@@ -703,21 +734,7 @@ def generate(
                     amount=amount,
                 )
             continue
-        reason, status, action, months_ = _rejection(
-            j,
-            rng,
-            reason_codes,
-            budget,
-            timeline,
-            band,
-            sector,
-            country,
-            seniority,
-            authority,
-            need,
-            existing,
-            dup,
-        )
+        reason, status, action, months_ = _rejection(j, rng, reason_codes, attrs)
         if rng.random() < tr.reason_skip:
             reason, status, action = None, None, None
         payload = {"call_back_months": months_} if months_ else None
@@ -751,7 +768,7 @@ def generate(
             "acceptance_probability": None,
             "tier": tier,
             "handoff": handed,
-            "excluded_reason": excluded,
+            "excluded_reason": np.where(rule_out, excluded, None),
             "due_at": due,
             "model_version": f"scorecard@{policy.version}",
             "policy_version": 1,
@@ -785,21 +802,22 @@ def generate(
 
 
 def _rejection(
-    j: int,
-    rng: np.random.Generator,
-    codes: set[str],
-    budget: np.ndarray,
-    timeline: np.ndarray,
-    band: np.ndarray,
-    sector: np.ndarray,
-    country: np.ndarray,
-    seniority: np.ndarray,
-    authority: np.ndarray,
-    need: np.ndarray,
-    existing: np.ndarray,
-    dup: np.ndarray,
+    j: int, rng: np.random.Generator, codes: set[str], attrs: dict[str, np.ndarray]
 ) -> tuple[str, str, str, int | None]:
     """A reason that follows the lead's weak point, with its status and next action."""
+    budget, timeline, band, sector = (
+        attrs["budget"],
+        attrs["timeline"],
+        attrs["band"],
+        attrs["sector"],
+    )
+    country, seniority, authority = attrs["country"], attrs["seniority"], attrs["authority"]
+    need, existing, dup, email_domain = (
+        attrs["need"],
+        attrs["existing"],
+        attrs["dup"],
+        attrs["email"],
+    )
     weights = {
         "no_budget": 3.0 * (budget[j] == "none") + 0.3,
         "bad_timing": 3.0 * (timeline[j] == "gt_12m") + 1.0 * (timeline[j] == "unknown") + 0.3,
@@ -812,7 +830,7 @@ def _rejection(
         + 1.5 * (authority[j] == "none")
         + 0.2,
         "no_need": 1.5 * (need[j] in ("exploring", "unknown")) + 0.3,
-        "competitor_installed": 0.6,
+        "competitor_installed": 0.6 + 30.0 * (email_domain[j] == "competitor"),
         "duplicate": 50.0 * dup[j],
         "existing_customer": 8.0 * existing[j],
         "other": 0.25,

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from feature_defs.errors import ContractError
 from feature_defs.features import MISSING, OTHER, LeadFeaturizer, load_feature_set
@@ -67,14 +68,13 @@ def test_after_contact_field_never_becomes_a_feature(tmp_path) -> None:
     assert "features.yaml" in msg
 
 
-def test_default_set_refuses_rejection_reason(tmp_path, contract) -> None:
-    text = (
-        contract.feature_set.path.read_text()
-        + "  - {name: why, from: rejection_reason, kind: categorical, description: leak}\n"
-    )
+def test_default_set_refuses_rejection_reason(contract) -> None:
+    data = yaml.safe_load(contract.feature_set.path.read_text())
+    data["features"].append(
+        {"name": "why", "from": "rejection_reason", "kind": "categorical", "description": "leak"})
     p = contract.feature_set.path.parent / "_tmp_leak_test.yaml"
     try:
-        p.write_text(text)
+        p.write_text(yaml.safe_dump(data))
         with pytest.raises(ContractError, match="field 'rejection_reason' is known_at"):
             load_feature_set(p)
     finally:

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from training.demo_history import DEMO_REPS, PARTNER_ONLY_COUNTRIES, generate
+from feature_defs.sla import exclusion_reasons
+from training.demo_history import DEMO_REPS, PARTNER_ONLY_COUNTRIES, SLA_START_MONTHS, generate
 
 
 @pytest.fixture(scope="module")
@@ -228,10 +229,20 @@ def test_handoff_by_scorecard_with_exploration(contract, history) -> None:
     assert set(np.round(props.unique(), 6)) <= {1.0, pol.exploration_share}
     explored_ids = set(t.index[t["exploration"]])
     assert (props[ho["lead_id"].isin(explored_ids)] == pol.exploration_share).all()
-    # excluded leads are never handed off, except escalated customer divisions
+    # once the SLA is signed, excluded leads are never handed off, except escalated customer
+    # divisions; before it, students and competitors were handed off and rejected
     excl = s["excluded_reason"].notna()
     flagged = t.loc[excl & t["handed_off"], "edge_case"]
-    assert (flagged == "other_division_of_customer").all()
+    assert len(flagged) > 0 and (flagged == "other_division_of_customer").all()
+    leads = history.leads.set_index("lead_id")
+    start = pd.Timestamp("2026-11-01", tz="Europe/Paris") - pd.DateOffset(months=18)
+    sla_start = start + pd.DateOffset(months=SLA_START_MONTHS)
+    pre = leads["created_at"] < sla_start
+    rule = exclusion_reasons(leads.reset_index(), pol)
+    students = pd.Series(rule == "student", index=leads.index)
+    assert t.loc[students & pre, "handed_off"].mean() > 0.05
+    assert not t.loc[students & ~pre, "handed_off"].any()
+    assert (s.loc[pre, "excluded_reason"].isna()).all()
 
 
 def test_never_worked_and_still_open(history) -> None:
