@@ -20,10 +20,11 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
-## run: demo history if the store is empty (later issues add training, API and dashboard)
+## run: demo history if the store is empty, a trained champion if none (API and dashboard: issues 4-5)
 run: $(STAMP)
 	$(BIN)/handoff db-upgrade
 	$(BIN)/handoff demo-data --if-empty
+	$(BIN)/handoff train --if-no-champion
 
 ## test: the whole suite (store tests also run on PostgreSQL when HANDOFF_TEST_POSTGRES_URL is set)
 test: $(STAMP)

@@ -28,6 +28,7 @@ console = Console(stderr=True, soft_wrap=True)
 
 app.command("demo-data")(training_cli.demo_data)
 app.command("train")(training_cli.train)
+app.command("score")(training_cli.score)
 
 
 @app.command("check")

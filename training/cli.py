@@ -227,8 +227,7 @@ def train(
                 (out / "gate.json").write_text(
                     json.dumps([c.__dict__ for c in gate.checks], indent=2)
                 )
-                example = training_data.leads.iloc[:5]
-                model_uri, version = register.log_model(result.bundle, example)
+                model_uri, version = register.log_model(result.bundle)
                 card = model_card(result, gate=gate, version=version, run_id=run.info.run_id)
                 (out / "model_card.md").write_text(card)
                 mlflow.log_artifacts(str(out), artifact_path="report")
@@ -273,3 +272,64 @@ def _summary(result: object, gate: object, version: int, champ: object) -> None:
     else:
         prev = f"v{champ.version}" if champ is not None else "none"
         console.print(f"lead-score v{version} registered but NOT promoted; champion stays {prev}")
+
+
+def score(
+    data: Annotated[
+        Path,
+        typer.Option(
+            help="CSV of leads (declared field names as columns).", exists=True, dir_okay=False
+        ),
+    ],
+    out: Annotated[Path, typer.Option(help="Where to write the scores CSV.")],
+    model: Annotated[str, typer.Option(help="Model URI.")] = "models:/lead-score@champion",
+    policy: Annotated[
+        Path | None, typer.Option(help="SLA policy YAML (default: the bundled one).")
+    ] = None,
+) -> None:
+    """Batch scoring: both heads, tier, due time and the top 3 reasons for every lead."""
+    import pandas as pd
+
+    from feature_defs.contract import policy_problems
+    from feature_defs.errors import ContractError
+    from feature_defs.policy import load_policy
+    from training import register
+    from training.score import score_leads
+
+    register.configure_tracking()
+    try:
+        bundle = register.load_bundle(model)
+    except Exception as exc:  # MLflow raises many kinds; the user needs one sentence
+        raise ContractError(
+            [f"cannot load model {model!r}: {exc}. Run `handoff train` first."]
+        ) from None
+    pol = load_policy(policy or DEFAULT_POLICY)
+    problems = policy_problems(pol, bundle.fields)
+    if problems and policy is not None:
+        raise ContractError(problems, source=policy)
+    if problems:
+        console.print(
+            "note: the bundled policy's exclusions do not fit these lead fields; "
+            "scoring with its threshold, tiers and calendar only"
+        )
+    raw = pd.read_csv(data, dtype=str, keep_default_na=False)
+    extra = [c for c in raw.columns if c not in bundle.fields]
+    if extra:
+        console.print(f"note: ignoring columns not declared in the lead fields: {', '.join(extra)}")
+    try:
+        typed = bundle.fields.coerce(
+            raw[[c for c in raw.columns if c in bundle.fields]], row_offset=2
+        )
+    except ContractError as err:
+        raise ContractError(
+            [p.replace("row ", "line ", 1) for p in err.problems], source=data
+        ) from None
+    with console.status(f"scoring {len(typed):,} leads"):
+        result = score_leads(bundle, typed, pol, apply_exclusions=not problems)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    result.to_csv(out, index=False)
+    tiers = result["tier"].value_counts().to_dict()
+    console.print(
+        f"{len(result):,} leads scored -> {out}; handed off {int(result['handoff'].sum()):,} "
+        f"({', '.join(f'{k} {v:,}' for k, v in tiers.items())})"
+    )

@@ -145,12 +145,14 @@ def from_csv(path: str | Path, feature_set: FeatureSet, label_spec: str | Path) 
                 source=p,
             )
         labels["weight"] = w.to_numpy()
-    created = leads[fields.created_at_field]
+    created = leads[fields.created_at_field] if fields.created_at_field else None
+    if created is not None and created.isna().all():
+        created = None
     return TrainingData(
         leads=leads,
         labels=labels,
         heads=heads,
-        created_at=None if created.isna().all() else created,
+        created_at=created,
         origin=f"csv {p.name}",
         label_info={"spec": data},
     )

@@ -580,9 +580,13 @@ def generate(
     lenient = np.array([traits[r].leniency if r else 0.0 for r in rep])
     fit = (z + 3.9) / 2.0  # how good the lead looks to a rep, on a rough logit scale
     q_accept = _sigmoid(
-        -0.9 + fit + lenient - 1.5 * dup
+        -0.9
+        + fit
+        + lenient
+        - 1.5 * dup
         # sales turn away students and competitors whatever else the lead looks like
-        - 5.0 * (seniority == "student") - 5.0 * (email_domain_type == "competitor")
+        - 5.0 * (seniority == "student")
+        - 5.0 * (email_domain_type == "competitor")
     )
     p_accept = p_opp + (1 - p_opp) * reach3 * q_accept
     will_opp = worked & (rng.random(n) < p_opp)

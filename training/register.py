@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import joblib
-import pandas as pd
 
 from training.bundle import LeadScoreBundle
 
@@ -78,8 +77,13 @@ def flatten_metrics(result: Any) -> dict[str, float]:
     return {k: v for k, v in out.items() if v == v}  # MLflow refuses NaN on some backends
 
 
-def log_model(bundle: LeadScoreBundle, example: pd.DataFrame) -> tuple[str, int]:
-    """Log the bundle as a pyfunc model and register it; returns (model uri, version)."""
+def log_model(bundle: LeadScoreBundle) -> tuple[str, int]:
+    """Log the bundle as a pyfunc model and register it; returns (model uri, version).
+
+    No MLflow signature: the bundle validates its input against the declared lead fields, with
+    messages that name the field and the rule, and optional fields may be absent. A signature
+    inferred from an example would make every optional field required.
+    """
     import mlflow
 
     from training.pyfunc import LeadScorePyfunc
@@ -91,22 +95,10 @@ def log_model(bundle: LeadScoreBundle, example: pd.DataFrame) -> tuple[str, int]
             name="model",
             python_model=LeadScorePyfunc(),
             artifacts={"bundle": str(path)},
-            input_example=_jsonable(example),
             registered_model_name=MODEL_NAME,
             pip_requirements=_requirements(),
         )
     return info.model_uri, int(info.registered_model_version)
-
-
-def _jsonable(leads: pd.DataFrame) -> pd.DataFrame:
-    """Leads as the API receives them: ISO timestamps and plain values."""
-    out = leads.copy()
-    for c in out.columns:
-        if pd.api.types.is_datetime64_any_dtype(out[c]):
-            out[c] = out[c].map(lambda t: t.isoformat() if pd.notna(t) else None)
-        elif str(out[c].dtype) in ("Int64", "boolean"):
-            out[c] = out[c].astype(object).where(out[c].notna(), None)
-    return out
 
 
 def _requirements() -> list[str]:

@@ -123,7 +123,9 @@ def train_bundle(
     X_all = featurizer.transform(leads)
     points_all = scorecard_points(leads, policy) if policy is not None else None
     cutoffs = _score_cutoffs(policy)
-    segs = pd.DataFrame({c: leads[c].astype(object) for c in SEGMENTS if c in leads.columns})
+    segs = pd.DataFrame(
+        {c: leads[c].astype(object) for c in SEGMENTS if c in leads.columns}, index=leads.index
+    )
     if policy is not None and "team" not in segs:
         segs["team"] = route_team(leads, policy)
 

@@ -1,0 +1,260 @@
+"""Training stage: calibration, exact explanations, baselines, another company's YAML-only CSV."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from feature_defs.features import load_feature_set
+from training.data import TrainingData, from_csv
+from training.demo_history import generate
+from training.gate import champion_checks, run_gate
+from training.labels import LabelSpec, build_labels
+from training.models import CANDIDATES, MarginCalibrator
+from training.score import score_leads
+from training.split import time_split
+from training.train import train_bundle, training_weights
+
+
+@pytest.fixture(scope="module")
+def demo_data(contract) -> tuple[TrainingData, pd.DataFrame]:
+    h = generate(contract, seed=5, months=14, n_leads=9000)
+    leads = contract.fields.coerce(h.leads)
+    labels = build_labels(
+        h.leads[["lead_id", "created_at"]], h.events, LabelSpec.from_policy(contract.policy)
+    ).reset_index(drop=True)
+    data = TrainingData(
+        leads=leads,
+        labels=labels,
+        heads=["accepted", "opportunity"],
+        created_at=leads["created_at"],
+        origin="demo",
+    )
+    return data, h.ground_truth
+
+
+@pytest.fixture(scope="module")
+def result(contract, demo_data):
+    data, truth = demo_data
+    return train_bundle(data, contract.feature_set, policy=contract.policy, ground_truth=truth)
+
+
+def test_calibrator_method_and_monotonicity() -> None:
+    rng = np.random.default_rng(0)
+    m = rng.normal(size=3000)
+    y = (rng.random(3000) < 1 / (1 + np.exp(-(2 * m - 1)))).astype(int)
+    iso = MarginCalibrator().fit(m, y)
+    sig = MarginCalibrator().fit(m[:999], y[:999])
+    assert iso.method_ == "isotonic" and sig.method_ == "sigmoid"
+    # centred isotonic: strictly increasing between its first and last block centres
+    grid = np.linspace(iso.x_[0], iso.x_[-1], 500)
+    assert np.all(np.diff(iso.predict(grid)) > 0)
+    assert len(iso.x_) > 10
+    assert roc_auc_score(y, iso.predict(m)) == pytest.approx(roc_auc_score(y, m), abs=2e-3)
+    # sigmoid recovers the slope and intercept used to draw the data
+    assert sig.a_ == pytest.approx(2.0, abs=0.35) and sig.b_ == pytest.approx(-1.0, abs=0.25)
+
+
+def test_time_split_puts_the_latest_months_in_test() -> None:
+    t = pd.Series(pd.date_range("2025-01-01", "2026-01-01", freq="D", tz="UTC"))
+    s = time_split(t, np.arange(len(t)) % 2)
+    assert t[s.test].min() > t[s.calibrate].max() > t[s.train].max()
+    assert s.boundaries["test_from"] == "2025-10-01"
+    assert not (s.train & s.test).any() and (s.train | s.calibrate | s.test).all()
+
+
+def test_weightings() -> None:
+    w = np.array([1.0, 20.0, 1.0])
+    assert training_weights(w, "none").tolist() == [1, 1, 1]
+    assert training_weights(w, "clipped").tolist() == [1, 5, 1]
+    assert training_weights(w, "ipw").tolist() == [1, 20, 1]
+    with pytest.raises(ValueError, match="weighting must be one of"):
+        training_weights(w, "magic")
+
+
+def test_both_heads_beat_the_scorecard_and_report_everything(result) -> None:
+    for head in ("accepted", "opportunity"):
+        rep = result.heads[head]
+        assert rep.chosen in CANDIDATES
+        assert rep.split.kind == "time"
+        names = set(rep.test)
+        assert {"scorecard", "naive_bayes", f"model ({rep.chosen})"} <= names
+        model = rep.test[f"model ({rep.chosen})"]
+        for k in ("roc_auc", "pr_auc", "brier", "log_loss", "ece"):
+            assert np.isfinite(model[k])
+        assert model["roc_auc"] > rep.test["scorecard"]["roc_auc"]
+        assert set(rep.cutoffs["cutoff_name"]) == {"handoff", "hot", "warm", "cold"}
+        assert {"source", "employee_band", "sector", "team"} <= set(rep.segments["segment"])
+        assert rep.truth_auc  # the demo's ground truth is compared on the same leads
+    assert result.heads["accepted"].calibration_method in ("isotonic", "sigmoid")
+    assert set(result.importance.columns) == {"accepted", "opportunity"}
+    ipw = result.ipw_comparison
+    assert len(ipw) == 8 and ipw["training"].str.contains(r"\(ours\)").sum() == 2
+
+
+def test_ipw_comparison_beats_naive(result) -> None:
+    ipw = result.ipw_comparison.set_index(["head", "training"])
+    for head in ("accepted", "opportunity"):
+        naive = ipw.loc[(head, "naive (unknown = negative)")]
+        ours = ipw.xs(head).loc[lambda d: d.index.str.contains("ours")].iloc[0]
+        # counting never-worked leads as negatives shrinks every probability: ours is closer
+        assert ours["mean_abs_error"] < naive["mean_abs_error"]
+        assert abs(ours["mean_predicted"] - ours["mean_true"]) < abs(
+            naive["mean_predicted"] - naive["mean_true"]
+        )
+
+
+@pytest.mark.parametrize("kind", CANDIDATES)
+def test_explanations_are_exact(contract, demo_data, kind) -> None:
+    data, _ = demo_data
+    res = train_bundle(data, contract.feature_set, policy=contract.policy, candidates=(kind,))
+    b = res.bundle
+    X = b.featurizer.transform(data.leads.iloc[:200])
+    for head, h in b.heads.items():
+        base, contrib, _ = (
+            h.explainer.explain(h.pipeline, X)[0],
+            *h.explainer.explain(h.pipeline, X)[1:],
+            None,
+        )
+        np.testing.assert_allclose(base + contrib.sum(axis=1), h.margin(X), atol=1e-6)
+        assert list(contrib.columns) == [f.name for f in contract.feature_set.features]
+        base_score, _, points = b.explain_features(X, head=head)
+        np.testing.assert_allclose(base_score + points.sum(axis=1), 100 * h.proba(X), atol=1e-6)
+
+
+def test_score_leads_applies_the_policy(contract, result, demo_data) -> None:
+    data, _ = demo_data
+    typed = data.leads.iloc[:300].reset_index(drop=True)
+    out = score_leads(result.bundle, typed, contract.policy)
+    assert list(out.columns[:4]) == ["lead_id", "p_accepted", "p_opportunity", "score"]
+    pol = contract.policy
+    assert (out.loc[out["handoff"], "score"] >= pol.handoff_threshold).all()
+    assert out.loc[out["excluded"].notna(), "handoff"].eq(False).all()
+    assert out.loc[~out["handoff"], "tier"].isna().all()
+    assert out.loc[out["handoff"], "due_at"].notna().all()
+    assert out["reason_1"].str.contains(r"[+-]\d+ pts$").all()
+
+
+def test_gate_catches_a_worse_model(contract, result, demo_data) -> None:
+    data, _ = demo_data
+    shuffled = data.labels.copy()
+    rng = np.random.default_rng(1)
+    for head in ("accepted", "opportunity"):
+        shuffled[head] = rng.permutation(shuffled[head].to_numpy())
+    bad_data = TrainingData(
+        leads=data.leads,
+        labels=shuffled,
+        heads=data.heads,
+        created_at=data.created_at,
+        origin="shuffled",
+    )
+    bad = train_bundle(
+        bad_data, contract.feature_set, policy=contract.policy, candidates=("logreg_onehot",)
+    )
+    checks = champion_checks(result, bad.bundle)  # the good model against a bad champion
+    assert all(c.passed for c in checks)
+    gate = run_gate(bad, result.bundle, threshold=contract.policy.handoff_threshold)
+    assert not gate.passed and not gate.promote
+    failed = [c.name for c in gate.checks if not c.passed]
+    assert any("no worse than champion" in n for n in failed)
+    assert run_gate(bad, result.bundle, threshold=50, force=True).promote
+
+
+ACME_FIELDS = """name: acme
+version: 1
+id_field: ref
+created_at_field: null
+fields:
+  - {name: ref, dtype: string, required: true, known_at: creation, description: CRM key}
+  - {name: channel, dtype: category, required: true, known_at: creation,
+     description: channel, allowed: [web, event, phone, referral]}
+  - {name: headcount, dtype: integer, known_at: creation, description: employees,
+     range: {min: 0}}
+  - {name: trial_user, dtype: boolean, known_at: creation, description: on a trial}
+  - {name: title, dtype: string, known_at: creation, description: job title}
+  - {name: owner, dtype: string, known_at: after_contact, description: sales owner}
+"""
+ACME_FEATURES = """name: acme_scoring
+version: 1
+fields: fields.yaml
+features:
+  - {name: channel, from: channel, kind: categorical, min_count: 5, description: Channel}
+  - {name: log_headcount, from: headcount, kind: numeric, clip: [0, 5000], log: true,
+     description: Company size (log)}
+  - {name: trial, from: trial_user, kind: boolean, description: On a trial}
+  - {name: finance_title, from: title, kind: keyword_flag, keywords: [cfo, finance],
+     description: Finance title}
+behaviour:
+  invariant_fields: [ref]
+  direction:
+    - {field: channel, higher: referral, lower: web}
+"""
+ACME_LABELS = """accepted: {column: sql, positive: ["yes"]}
+"""
+
+
+def _acme(tmp_path, n: int = 1500, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    channel = rng.choice(["web", "event", "phone", "referral"], n)
+    head = rng.integers(1, 3000, n)
+    trial = rng.random(n) < 0.3
+    title = rng.choice(["CFO", "Engineer", "Finance manager", "Intern"], n)
+    z = (
+        -1
+        + 1.5 * (channel == "referral")
+        + 0.5 * (channel == "event")
+        + 0.4 * np.log1p(head) / 4
+        + 1.0 * trial
+        + 0.8 * np.isin(title, ["CFO", "Finance manager"])
+    )
+    y = rng.random(n) < 1 / (1 + np.exp(-z))
+    df = pd.DataFrame(
+        {
+            "ref": [f"A{i}" for i in range(n)],
+            "channel": channel,
+            "headcount": head,
+            "trial_user": np.where(trial, "yes", "no"),
+            "title": title,
+            "owner": "someone",
+            "sql": np.where(y, "yes", "no"),
+        }
+    )
+    (tmp_path / "fields.yaml").write_text(ACME_FIELDS)
+    (tmp_path / "features.yaml").write_text(ACME_FEATURES)
+    (tmp_path / "labels.yaml").write_text(ACME_LABELS)
+    df.to_csv(tmp_path / "acme.csv", index=False)
+    return df
+
+
+def test_another_company_trains_scores_and_explains_from_yaml(tmp_path, contract) -> None:
+    df = _acme(tmp_path)
+    fs = load_feature_set(tmp_path / "features.yaml")
+    data = from_csv(tmp_path / "acme.csv", fs, tmp_path / "labels.yaml")
+    assert data.created_at is None and data.heads == ["accepted"]
+    with pytest.warns(UserWarning, match="no timestamps: falling back to a stratified random"):
+        res = train_bundle(data, fs, policy=None)
+    rep = res.heads["accepted"]
+    assert rep.split.kind == "random"
+    assert rep.test[f"model ({rep.chosen})"]["roc_auc"] > 0.65
+    typed = fs.fields.coerce(df[["ref", "channel", "headcount", "trial_user", "title"]].iloc[:50])
+    out = score_leads(res.bundle, typed, contract.policy, apply_exclusions=False)
+    assert out["due_at"].isna().all()  # no timestamps, no deadline
+    assert out["reason_1"].notna().all()
+    referral = out.loc[typed["channel"].eq("referral").to_numpy(), "score"].mean()
+    web = out.loc[typed["channel"].eq("web").to_numpy(), "score"].mean()
+    assert referral > web
+
+
+def test_label_spec_errors(tmp_path) -> None:
+    from feature_defs.errors import ContractError
+
+    _acme(tmp_path)
+    fs = load_feature_set(tmp_path / "features.yaml")
+    (tmp_path / "bad.yaml").write_text("accepted: {column: nope}\n")
+    with pytest.raises(ContractError, match="column 'nope' is not in acme.csv"):
+        from_csv(tmp_path / "acme.csv", fs, tmp_path / "bad.yaml")
+    (tmp_path / "bad2.yaml").write_text("weight: w\n")
+    with pytest.raises(ContractError, match="name at least one head"):
+        from_csv(tmp_path / "acme.csv", fs, tmp_path / "bad2.yaml")
