@@ -168,9 +168,10 @@ def _handoff_payload(payloads: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 def build_labels(leads: pd.DataFrame, events: pd.DataFrame, spec: LabelSpec) -> pd.DataFrame:
     """One row per lead (index lead_id, in the order of ``leads``) with both heads' labels.
 
-    Unknown stays NaN: never worked, still open, or a window not yet elapsed. Events of leads
-    not in ``leads`` and events after ``spec.as_of`` are ignored, so labels can be rebuilt as
-    they stood at any past extraction time; ``attrs["as_of"]`` holds the time used.
+    Unknown stays NaN: never worked, still open, a window not yet elapsed, or (accepted head)
+    a handoff more recent than never_worked_after_days: both are right-censoring guards.
+    Events of leads not in ``leads`` and events after ``spec.as_of`` are ignored, so labels can
+    be rebuilt as they stood at any past extraction time; ``attrs["as_of"]`` holds the time.
     """
     if "lead_id" not in leads.columns:
         raise ValueError("leads must have a 'lead_id' column")
@@ -257,7 +258,10 @@ def build_labels(leads: pd.DataFrame, events: pd.DataFrame, spec: LabelSpec) -> 
         [0.0, 1.0, 0.0],
         default=np.nan,
     )
-    acc_label = np.select([accepted, rejected], [1.0, 0.0], default=np.nan)
+    # Right-censoring again: a lead handed off last week has a decision only if its rep was
+    # quick; waiting the never-worked delay keeps slow and quick reps' leads in proportion.
+    settled = handed & (age >= np.timedelta64(spec.never_worked_after_days, "D"))
+    acc_label = np.select([~settled, accepted, rejected], [np.nan, 1.0, 0.0], default=np.nan)
     known = ~np.isnan(acc_label) | ~np.isnan(opp_label)
     weight = np.where(known, 1.0 / propensity, np.nan)
 

@@ -68,7 +68,7 @@ def build_candidate(kind: CandidateKind, X: pd.DataFrame, *, seed: int = 0) -> P
             ],
             verbose_feature_names_out=False,
         )
-        clf = LogisticRegression(C=5.0, max_iter=5000)
+        clf = LogisticRegression(C=20.0, max_iter=5000)
     elif kind == "logreg_splines":
         prep = ColumnTransformer(
             [
@@ -77,7 +77,7 @@ def build_candidate(kind: CandidateKind, X: pd.DataFrame, *, seed: int = 0) -> P
             ],
             verbose_feature_names_out=False,
         )
-        clf = LogisticRegression(C=5.0, max_iter=5000)
+        clf = LogisticRegression(C=20.0, max_iter=5000)
     elif kind == "hgb":
         prep = ColumnTransformer(
             [
