@@ -159,7 +159,8 @@ def model_card(
             "",
             ev.compare_table(rep.test_weighted),
             "",
-            "At the policy threshold and tier cutoffs (on the served score):",
+            "At the policy threshold and tier cutoffs (each model selects with its own score; "
+            "the scorecard with its points):",
             "",
             _table(rep.cutoffs),
             "",

@@ -65,13 +65,14 @@ def flatten_metrics(result: Any) -> dict[str, float]:
         for model, ms in rep.explain_ms.items():
             out[metric_key(head, "explain_ms", model)] = float(ms)
         for _, row in rep.cutoffs.iterrows():
+            name = "model" if row["model"].startswith("model") else row["model"]
             for k in ("precision", "recall", "lift", "share_selected"):
-                out[metric_key(head, "cutoff", str(row["cutoff_name"]), k)] = float(row[k])
+                out[metric_key(head, "cutoff", name, str(row["cutoff_name"]), k)] = float(row[k])
         for _, row in rep.segments.iterrows():
+            name = "model" if row["model"].startswith("model") else row["model"]
             for k in ("roc_auc", "ece"):
-                out[metric_key(head, "segment", str(row["segment"]), str(row["value"]), k)] = float(
-                    row[k]
-                )
+                key = metric_key(head, "segment", name, str(row["segment"]), str(row["value"]), k)
+                out[key] = float(row[k])
         for col, auc in rep.truth_auc.items():
             out[metric_key(head, "test", "ground_truth", col, "roc_auc")] = float(auc)
     return {k: v for k, v in out.items() if v == v}  # MLflow refuses NaN on some backends

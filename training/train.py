@@ -183,8 +183,13 @@ def train_bundle(
                     truth = gt.loc[ids, col].to_numpy(dtype=float)
                     truth_auc[col] = float(ev.classification_metrics(y[te], truth)["roc_auc"])
         cut = pd.DataFrame()  # filled once every head is trained (the score head may come later)
-        seg = ev.segment_metrics(
-            y[te], p_test[f"model ({chosen})"], segs.iloc[idx[te]].reset_index(drop=True), min_n=30
+        seg_te = segs.iloc[idx[te]].reset_index(drop=True)
+        seg = pd.concat(
+            [
+                ev.segment_metrics(y[te], p, seg_te, min_n=30).assign(model=name)
+                for name, p in p_test.items()
+            ],
+            ignore_index=True,
         )
         reports[head] = HeadReport(
             name=head,
@@ -205,9 +210,20 @@ def train_bundle(
 
     score_head = _score_head(data)
     for rep in reports.values():
-        y_te, p_te = rep.curves[f"model ({rep.chosen})"]
         X_te = X_all.iloc[rep.test_rows]
-        rep.cutoffs = ev.cutoff_metrics(y_te, p_te, 100.0 * heads[score_head].proba(X_te), cutoffs)
+        served = 100.0 * heads[score_head].proba(X_te)
+        frames = []
+        for name, (y_te, p_te) in rep.curves.items():
+            # each model selects with its own score: the served score for ours, the points for
+            # the scorecard (the threshold was agreed on points), 100 x p for the others
+            if name.startswith("model"):
+                score = served
+            elif name == "scorecard" and points_all is not None:
+                score = points_all[rep.test_rows]
+            else:
+                score = 100.0 * p_te
+            frames.append(ev.cutoff_metrics(y_te, p_te, score, cutoffs).assign(model=name))
+        rep.cutoffs = pd.concat(frames, ignore_index=True)
     bundle = LeadScoreBundle(
         fields=fields,
         featurizer=featurizer,

@@ -71,7 +71,8 @@ def test_after_contact_field_never_becomes_a_feature(tmp_path) -> None:
 def test_default_set_refuses_rejection_reason(contract) -> None:
     data = yaml.safe_load(contract.feature_set.path.read_text())
     data["features"].append(
-        {"name": "why", "from": "rejection_reason", "kind": "categorical", "description": "leak"})
+        {"name": "why", "from": "rejection_reason", "kind": "categorical", "description": "leak"}
+    )
     p = contract.feature_set.path.parent / "_tmp_leak_test.yaml"
     try:
         p.write_text(yaml.safe_dump(data))

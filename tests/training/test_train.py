@@ -87,6 +87,8 @@ def test_both_heads_beat_the_scorecard_and_report_everything(result) -> None:
         assert model["roc_auc"] > rep.test["scorecard"]["roc_auc"]
         assert set(rep.cutoffs["cutoff_name"]) == {"handoff", "hot", "warm", "cold"}
         assert {"source", "employee_band", "sector", "team"} <= set(rep.segments["segment"])
+        for frame in (rep.cutoffs, rep.segments):  # every metric for the baselines too
+            assert {"scorecard", "naive_bayes", f"model ({rep.chosen})"} <= set(frame["model"])
         assert rep.truth_auc  # the demo's ground truth is compared on the same leads
     assert result.heads["accepted"].calibration_method in ("isotonic", "sigmoid")
     assert set(result.importance.columns) == {"accepted", "opportunity"}

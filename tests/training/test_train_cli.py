@@ -59,8 +59,9 @@ def test_run_is_tracked_registered_and_promoted(trained) -> None:
         for k in ("roc_auc", "pr_auc", "brier", "log_loss", "ece"):
             assert f"{head}.test.model.{k}" in m
             assert f"{head}.test.scorecard.{k}" in m and f"{head}.test.naive_bayes.{k}" in m
-        assert f"{head}.cutoff.hot.lift" in m
-        assert any(k.startswith(f"{head}.segment.source.") for k in m)
+        for model in ("model", "scorecard", "naive_bayes"):
+            assert f"{head}.cutoff.{model}.hot.lift" in m
+            assert any(k.startswith(f"{head}.segment.{model}.source.") for k in m)
     assert run.data.tags["gate.passed"] == "True"
     arts = {a.path for a in client.list_artifacts(run.info.run_id, "report")}
     for name in (
@@ -180,3 +181,92 @@ def test_score_without_a_model(tmp_path) -> None:
     (tmp_path / "l.csv").write_text("lead_id\nA\n")
     r = handoff(tmp_path, "score", "--data", "l.csv", "--out", "o.csv")
     assert r.returncode == 2 and "cannot load model" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_mlflow_models_serve_serves_the_same_bundle(trained) -> None:
+    """The registered bundle also serves under `mlflow models serve` (the benchmark reference)."""
+    import json
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    bindir = str(Path(sys.executable).parent)
+    env = {
+        **ENV,
+        "PATH": f"{bindir}:{ENV.get('PATH', '')}",
+        "MLFLOW_TRACKING_URI": f"sqlite:///{trained}/mlruns/mlflow.db",
+    }
+    proc = subprocess.Popen(
+        [
+            f"{bindir}/mlflow",
+            "models",
+            "serve",
+            "-m",
+            "models:/lead-score@champion",
+            "--env-manager",
+            "local",
+            "-p",
+            str(port),
+            "-h",
+            "127.0.0.1",
+        ],
+        cwd=trained,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    body = json.dumps(
+        {
+            "dataframe_split": {
+                "columns": [
+                    "lead_id",
+                    "created_at",
+                    "source",
+                    "sector",
+                    "employee_band",
+                    "country",
+                    "email_domain_type",
+                    "job_function",
+                    "seniority",
+                ],
+                "data": [
+                    [
+                        "X1",
+                        "2026-10-05T10:00:00+02:00",
+                        "demo_request",
+                        "manufacturing",
+                        "50-249",
+                        "FR",
+                        "corporate",
+                        "finance",
+                        "c_level",
+                    ]
+                ],
+            }
+        }
+    ).encode()
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                req = urllib.request.Request(
+                    f"http://127.0.0.1:{port}/invocations",
+                    data=body,
+                    headers={"Content-Type": "application/json"},
+                )
+                with urllib.request.urlopen(req, timeout=5) as resp:
+                    out = json.loads(resp.read())
+                break
+            except OSError:
+                assert proc.poll() is None, "mlflow models serve exited"
+                assert time.monotonic() < deadline, "mlflow models serve did not start in 90 s"
+                time.sleep(1)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    pred = out["predictions"][0]
+    assert set(pred) == {"p_accepted", "p_opportunity"}
+    assert 0 < pred["p_accepted"] < 1 and 0 < pred["p_opportunity"] < 1
