@@ -16,9 +16,17 @@ class ContractError(ValueError):
     people who fix YAML files are marketing ops, not the engineers who read tracebacks.
     """
 
-    def __init__(self, problems: Sequence[str], *, source: str | Path | None = None) -> None:
+    def __init__(
+        self,
+        problems: Sequence[str],
+        *,
+        source: str | Path | None = None,
+        details: Sequence[dict] | None = None,
+    ) -> None:
         self.problems = list(problems)
         self.source = str(source) if source is not None else None
+        # structured form of record problems (row, field, rule, value), for field-level 4xx
+        self.details = list(details or [])
         prefix = f"{self.source}: " if self.source else ""
         if len(self.problems) == 1:
             text = prefix + self.problems[0]

@@ -218,8 +218,11 @@ def check_against_fields(spec: FeatureSetSpec, fields: FieldSet) -> list[str]:
     b = spec.behaviour
     used = [("behaviour.invariant_fields", n) for n in b.invariant_fields]
     used += [(f"behaviour.direction[{i}].field", d.field) for i, d in enumerate(b.direction)]
-    used += [(f"behaviour.minimum[{i}] '{m.name}'.set", k) for i, m in enumerate(b.minimum)
-             for k in m.set]
+    used += [
+        (f"behaviour.minimum[{i}] '{m.name}'.set", k)
+        for i, m in enumerate(b.minimum)
+        for k in m.set
+    ]
     for where, name in used:
         if name not in fields:
             problems.append(f"{where}: field '{name}' is not declared in lead fields")

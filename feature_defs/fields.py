@@ -163,12 +163,17 @@ class FieldSet:
         Columns that are not declared are refused, so a typo never silently drops data.
         """
         problems: list[str] = []
+        details: list[dict] = []
         unknown = [c for c in records.columns if c not in self.by_name]
         if unknown:
             problems.append(
                 f"unknown column(s) {', '.join(map(repr, unknown))}: not declared in "
                 f"lead fields '{self.name}'"
             )
+            details += [
+                {"row": None, "field": c, "rule": "is not a declared lead field", "value": None}
+                for c in unknown
+            ]
         out: dict[str, Any] = {}
         n = len(records)
         for f in self.spec.fields:
@@ -178,6 +183,7 @@ class FieldSet:
                 problems.append(
                     f"row {i + row_offset}, column '{f.name}': {rule} (got {_plain(raw[i])!r})"
                 )
+                details.append({"row": i, "field": f.name, "rule": rule, "value": _plain(raw[i])})
             if len(bad) > 20:
                 problems.append(f"column '{f.name}': {len(bad) - 20} more rows break the rules")
             if f.required:
@@ -185,11 +191,14 @@ class FieldSet:
                 absent = [i for i, m in enumerate(missing) if m and i not in already]
                 for i in absent[:20]:
                     problems.append(f"row {i + row_offset}, column '{f.name}': is required")
+                    details.append(
+                        {"row": i, "field": f.name, "rule": "is required", "value": None}
+                    )
                 if len(absent) > 20:
                     problems.append(f"column '{f.name}': {len(absent) - 20} more rows miss it")
             out[f.name] = values
         if problems:
-            raise ContractError(problems)
+            raise ContractError(problems, details=details)
         return pd.DataFrame(out, index=pd.RangeIndex(n))
 
 

@@ -111,3 +111,44 @@ def route_team(leads: pd.DataFrame, policy: Policy) -> np.ndarray:
         out[hit] = team.name
         taken |= hit
     return out
+
+
+SLA_STATES = ("met", "breached", "at_risk", "on_track", "not_applicable")
+
+
+def sla_states(
+    created_at: pd.Series,
+    due: pd.Series,
+    first_contact: pd.Series,
+    now: pd.Timestamp,
+    calendar: BusinessCalendar,
+    *,
+    at_risk_share: float = 0.75,
+) -> pd.DataFrame:
+    """Where each lead stands against its first-contact deadline, in business time.
+
+    met: first contact on or before the due time; breached: contacted late, or still waiting
+    after it; at_risk: still waiting with at least ``at_risk_share`` of the allowed business time
+    used; on_track: waiting, within the deadline; not_applicable: no deadline (not handed off).
+    """
+    created = pd.to_datetime(pd.Series(created_at).reset_index(drop=True), utc=True)
+    due = pd.to_datetime(pd.Series(due).reset_index(drop=True), utc=True)
+    contact = pd.to_datetime(pd.Series(first_contact).reset_index(drop=True), utc=True)
+    end = contact.fillna(pd.Timestamp(now).tz_convert("UTC"))
+    has_due = due.notna().to_numpy()
+    elapsed = np.full(len(created), np.nan)
+    allowed = np.full(len(created), np.nan)
+    if has_due.any():
+        elapsed[has_due] = calendar.elapsed_many(created[has_due], end[has_due]) / 3600.0
+        allowed[has_due] = calendar.elapsed_many(created[has_due], due[has_due]) / 3600.0
+    contacted = contact.notna().to_numpy()
+    late = has_due & (end > due).to_numpy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        used = np.where(allowed > 0, elapsed / allowed, 1.0)
+    state = np.select(
+        [~has_due, contacted & ~late, late, used >= at_risk_share],
+        ["not_applicable", "met", "breached", "at_risk"],
+        default="on_track",
+    )
+    return pd.DataFrame({"state": state, "elapsed_business_hours": elapsed,
+                         "allowed_business_hours": allowed})

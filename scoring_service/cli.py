@@ -83,6 +83,36 @@ def import_(
         )
 
 
+@app.command("serve")
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes.")] = 2,
+) -> None:
+    """Start the scoring API (uvicorn). Settings come from HANDOFF_* environment variables."""
+    import os
+
+    import uvicorn
+
+    from scoring_service.config import get_settings
+
+    # one BLAS/OpenMP thread per worker: parallelism comes from the worker processes
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
+    try:
+        get_settings()
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    uvicorn.run(
+        "scoring_service.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+    )
+
+
 @app.command("db-upgrade")
 def db_upgrade(
     database_url: Annotated[

@@ -327,7 +327,7 @@ def score(
     with console.status(f"scoring {len(typed):,} leads"):
         result = score_leads(bundle, typed, pol, apply_exclusions=not problems)
     out.parent.mkdir(parents=True, exist_ok=True)
-    result.to_csv(out, index=False)
+    result.drop(columns=["reasons"]).to_csv(out, index=False)
     tiers = result["tier"].value_counts().to_dict()
     console.print(
         f"{len(result):,} leads scored -> {out}; handed off {int(result['handoff'].sum()):,} "

@@ -53,6 +53,7 @@ def score_leads(
         }
     )
     reasons = bundle.reasons(typed, X, top=top)
+    result["reasons"] = reasons
     for k in range(top):
         result[f"reason_{k + 1}"] = [r[k]["label"] if len(r) > k else None for r in reasons]
     return result

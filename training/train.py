@@ -235,6 +235,8 @@ def train_bundle(
             "labels": data.label_info,
             "window": _window(created),
             "n_leads": len(leads),
+            # a few real leads, as JSON-like records, for the service's smoke check after a load
+            "smoke_leads": _records(leads.head(5)),
         },
     )
     say("explanations")
@@ -248,6 +250,13 @@ def train_bundle(
     return TrainResult(
         bundle=bundle, heads=reports, importance=importance, ipw_comparison=ipw, data=data
     )
+
+
+def _records(leads: pd.DataFrame) -> list[dict[str, Any]]:
+    out = leads.astype(object).where(leads.notna(), None)
+    for c in out.columns:
+        out[c] = out[c].map(lambda v: v.isoformat() if isinstance(v, pd.Timestamp) else v)
+    return out.to_dict("records")
 
 
 def _truth_columns(head: str) -> tuple[str, ...]:

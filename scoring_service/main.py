@@ -1,0 +1,128 @@
+"""The FastAPI app: lifespan (store, model, keys), limits, errors, routes.
+
+Start it with `handoff serve` (uvicorn; workers configurable). Tests build it with
+``create_app(settings)`` and swap dependencies through ``app.dependency_overrides``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from feature_defs.errors import ContractError
+from scoring_service.config import Settings, get_settings
+from scoring_service.deps import AppState
+from scoring_service.prometheus import LATENCY, REQUESTS
+from scoring_service.routes import admin, events, health, leads, sla
+from scoring_service.security import parse_keys
+from scoring_service.served_model import ServedModel
+from scoring_service.store import Store, StoreError
+
+log = logging.getLogger("handoff.api")
+
+
+class BodyLimit:
+    """413 for bodies over the limit, checked on Content-Length and on the bytes received."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        headers = dict(scope.get("headers") or [])
+        length = headers.get(b"content-length")
+        if length is not None and length.isdigit() and int(length) > self.limit:
+            return await self._too_large(send)
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            msg = await receive()
+            if msg["type"] == "http.request":
+                seen += len(msg.get("body", b""))
+                if seen > self.limit:
+                    raise _TooLarge
+            return msg
+
+        try:
+            await self.app(scope, counted, send)
+        except _TooLarge:
+            await self._too_large(send)
+
+    async def _too_large(self, send: Send) -> None:
+        resp = JSONResponse({"detail": f"request body larger than {self.limit} bytes"}, 413)
+        await resp({"type": "http"}, None, send)  # type: ignore[arg-type]
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from threadpoolctl import threadpool_limits
+
+        from training.register import configure_tracking
+
+        threadpool_limits(1)  # one BLAS/OpenMP thread per worker: single-lead work is tiny
+        configure_tracking()
+        store = Store.open(settings.database_url)
+        model = ServedModel(settings.model_uri)
+        model.refresh()
+        stop = threading.Event()
+        model.watch(settings.model_reload_seconds, stop)
+        app.state.handoff = AppState(
+            settings=settings, store=store, model=model, keys=parse_keys(settings.key_entries())
+        )
+        yield
+        stop.set()
+        store.dispose()
+
+    app = FastAPI(
+        title="handoff scoring service",
+        version="1",
+        description="Scores, SLA tiers and deadlines at lead creation; rep feedback in.",
+        lifespan=lifespan,
+    )
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["X-API-Key", "Content-Type"],
+        )
+
+    @app.middleware("http")
+    async def observe(request: Request, call_next):  # noqa: ANN001, ANN202
+        start = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")
+        REQUESTS.labels(request.method, path, str(response.status_code)).inc()
+        LATENCY.labels(request.method, path).observe(time.perf_counter() - start)
+        return response
+
+    @app.exception_handler(ContractError)
+    async def contract_error(_: Request, exc: ContractError) -> JSONResponse:
+        return JSONResponse({"detail": exc.problems}, 422)
+
+    @app.exception_handler(StoreError)
+    async def store_error(_: Request, exc: StoreError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, 422)
+
+    for r in (leads.router, events.router, sla.router, admin.router, health.router):
+        app.include_router(r)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    return app

@@ -1,0 +1,339 @@
+"""The /v1 API against a real trained champion, on SQLite and PostgreSQL stores."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import numpy as np
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+
+from scoring_service.config import DEV_KEY, Settings
+from tests.scoring_service.conftest import BACKENDS, fresh_postgres_database, sqlite_url
+
+ADMIN = {"X-API-Key": DEV_KEY}
+LEAD = {
+    "lead_id": "API-1",
+    "created_at": "2026-11-20T16:00:00+01:00",
+    "source": "demo_request",
+    "sector": "manufacturing",
+    "employee_band": "50-249",
+    "country": "FR",
+    "email_domain_type": "corporate",
+    "job_function": "finance",
+    "seniority": "c_level",
+}
+
+
+@pytest.fixture(scope="module")
+def champion(tmp_path_factory) -> Iterator[str]:
+    """A tracking URI whose registry has a trained, promoted lead-score champion."""
+    from feature_defs.contract import load_contract
+    from training import register
+    from training.data import TrainingData
+    from training.demo_history import generate
+    from training.labels import LabelSpec, build_labels
+    from training.train import train_bundle
+
+    d = tmp_path_factory.mktemp("mlflow")
+    uri = f"sqlite:///{d}/mlflow.db"
+    old = os.environ.get("MLFLOW_TRACKING_URI")
+    os.environ["MLFLOW_TRACKING_URI"] = uri
+    try:
+        c = load_contract()
+        h = generate(c, seed=21, months=12, n_leads=6000)
+        leads = c.fields.coerce(h.leads)
+        labels = build_labels(
+            h.leads[["lead_id", "created_at"]], h.events, LabelSpec.from_policy(c.policy)
+        ).reset_index(drop=True)
+        data = TrainingData(
+            leads=leads,
+            labels=labels,
+            heads=["accepted", "opportunity"],
+            created_at=leads["created_at"],
+            origin="test",
+        )
+        res = train_bundle(data, c.feature_set, policy=c.policy, candidates=("logreg_onehot",))
+        import mlflow
+
+        register.configure_tracking(d)
+        with mlflow.start_run():
+            mlflow.log_metrics(register.flatten_metrics(res))
+            _, version = register.log_model(res.bundle)
+        register.promote(version, tags={"gate.passed": "True"})
+        yield uri
+    finally:
+        if old is None:
+            os.environ.pop("MLFLOW_TRACKING_URI", None)
+        else:
+            os.environ["MLFLOW_TRACKING_URI"] = old
+
+
+@pytest.fixture(params=BACKENDS)
+def client(request, champion, tmp_path) -> Iterator[TestClient]:
+    from scoring_service.main import create_app
+
+    if request.param == "sqlite":
+        ctx = None
+        url = sqlite_url(tmp_path / "api.db")
+    else:
+        ctx = fresh_postgres_database()
+        url = ctx.__enter__()
+    try:
+        app = create_app(Settings(dev=True, database_url=url, max_body_bytes=200_000, max_batch=50))
+        with TestClient(app) as c:
+            yield c
+    finally:
+        if ctx is not None:
+            ctx.__exit__(None, None, None)
+
+
+def test_create_lead_scores_tiers_and_stores(client) -> None:
+    r = client.post("/v1/leads", json=LEAD, headers=ADMIN)
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert 0 <= body["score"] <= 100
+    assert body["score"] == pytest.approx(100 * body["acceptance_probability"], abs=0.01)
+    assert body["policy_version"] == 1 and body["model_version"] == "1"
+    assert body["feature_set_version"] == "b2b_default@1.0"
+    if body["handoff"]:
+        # created Friday 16:00 Paris (Friday closes at 17:00): hot = 4 business hours
+        # (Fri 1h + Mon 9:00-12:00) -> Mon 12:00 Paris; warm and cold are capped at 24 business
+        # hours for a demo request: Fri 1h + Mon, Tue, Wed 7.5h each = 23.5h -> Thu 9:30 Paris
+        expected = {
+            "hot": "2026-11-23T11:00:00Z",
+            "warm": "2026-11-26T08:30:00Z",
+            "cold": "2026-11-26T08:30:00Z",
+        }[body["tier"]]
+        assert body["due_at"] == expected
+    assert len(body["reasons"]) == 3
+    assert all(r["label"].endswith("pts") for r in body["reasons"])
+    again = client.post("/v1/leads", json=LEAD, headers=ADMIN)
+    assert again.status_code == 200 and again.json()["score"] == body["score"]
+    clash = client.post("/v1/leads", json={**LEAD, "sector": "retail"}, headers=ADMIN)
+    assert clash.status_code == 409
+    got = client.get("/v1/leads/API-1", headers=ADMIN).json()
+    assert got["fields"]["source"] == "demo_request"
+    assert got["score"]["score"] == body["score"]
+    assert got["sla"]["state"] in ("breached", "on_track", "at_risk", "not_applicable")
+
+
+def test_exclusions_are_never_handed_off(client) -> None:
+    r = client.post("/v1/score", json={**LEAD, "seniority": "student"}, headers=ADMIN).json()
+    assert r["excluded"] == "student" and r["handoff"] is False and r["tier"] is None
+    r = client.post("/v1/score", json={**LEAD, "country": "US"}, headers=ADMIN).json()
+    assert r["excluded"] == "country_not_covered" and r["handoff"] is False
+
+
+@pytest.mark.parametrize(
+    ("change", "loc", "msg"),
+    [
+        ({"source": "fax"}, ["body", "source"], "must be one of"),
+        ({"page_views": -1}, ["body", "page_views"], "must be >= 0"),
+        ({"created_at": "2026-11-20 16:00"}, ["body", "created_at"], "timezone offset"),
+        ({"colour": "red"}, ["body", "colour"], "is not a declared lead field"),
+        ({"employee_band": None}, ["body", "employee_band"], "is required"),
+    ],
+)
+def test_bad_lead_bodies_get_field_level_422(client, change, loc, msg) -> None:
+    r = client.post("/v1/leads", json={**LEAD, **change}, headers=ADMIN)
+    assert r.status_code == 422
+    detail = r.json()["detail"]
+    assert any(d["loc"] == loc and msg in d["msg"] for d in detail), detail
+
+
+def test_batch(client) -> None:
+    leads = [
+        {**LEAD, "lead_id": f"B{i}", "source": s}
+        for i, s in enumerate(["demo_request", "whitepaper_download", "webinar"])
+    ]
+    r = client.post("/v1/score/batch", json={"leads": leads}, headers=ADMIN)
+    assert r.status_code == 200
+    res = r.json()["results"]
+    assert [x["lead_id"] for x in res] == ["B0", "B1", "B2"]
+    single = client.post("/v1/score", json=leads[1], headers=ADMIN).json()
+    assert res[1]["score"] == single["score"]  # batch and single paths agree
+    too_many = client.post("/v1/score/batch", json={"leads": [LEAD] * 51}, headers=ADMIN)
+    assert too_many.status_code == 413
+    bad = client.post(
+        "/v1/score/batch", json={"leads": [LEAD, {**LEAD, "source": "fax"}]}, headers=ADMIN
+    )
+    assert bad.status_code == 422
+    assert bad.json()["detail"][0]["loc"] == ["body", "leads", 1, "source"]
+
+
+def test_events_feedback_rules(client) -> None:
+    assert client.post("/v1/leads", json=LEAD, headers=ADMIN).status_code == 201
+    url = "/v1/leads/API-1/events"
+    ok = {
+        "type": "contact_attempt",
+        "occurred_at": "2026-11-23T10:00:00+01:00",
+        "channel": "phone",
+        "outcome": "reached",
+        "event_id": "ev-1",
+        "rep": "Lea",
+    }
+    assert client.post(url, json=ok, headers=ADMIN).status_code == 201
+    dup = client.post(url, json=ok, headers=ADMIN)
+    assert dup.status_code == 200 and dup.json()["duplicate"] is True
+    bad_reason = client.post(
+        url,
+        json={
+            "type": "rejected",
+            "occurred_at": ok["occurred_at"],
+            "reason": "too_expensive",
+            "status": "not_qualified",
+            "next_action": "closed",
+        },
+        headers=ADMIN,
+    )
+    assert bad_reason.status_code == 422
+    assert "no_budget" in bad_reason.json()["detail"][0]["msg"]  # lists the valid codes
+    no_status = client.post(
+        url,
+        json={"type": "rejected", "occurred_at": ok["occurred_at"], "reason": "no_budget"},
+        headers=ADMIN,
+    )
+    assert no_status.status_code == 422 and no_status.json()["detail"][0]["loc"] == [
+        "body",
+        "status",
+    ]
+    early = client.post(
+        url,
+        json={**ok, "event_id": "ev-2", "occurred_at": "2026-11-19T10:00:00+01:00"},
+        headers=ADMIN,
+    )
+    assert early.status_code == 422 and "before the lead's creation" in early.text
+    assert client.post("/v1/leads/NOPE/events", json=ok, headers=ADMIN).status_code == 404
+    rej = client.post(
+        url,
+        json={
+            "type": "rejected",
+            "occurred_at": "2026-11-23T11:00:00+01:00",
+            "reason": "bad_timing",
+            "status": "to_rework",
+            "next_action": "call_back",
+            "call_back_months": 6,
+        },
+        headers=ADMIN,
+    )
+    assert rej.status_code == 201
+    lead = client.get("/v1/leads/API-1", headers=ADMIN).json()
+    assert [e["type"] for e in lead["events"]][-2:] == ["contact_attempt", "rejected"]
+    if lead["score"]["handoff"]:
+        # first contact Monday 10:00 Paris, 2 business hours after Friday 16:00
+        assert lead["sla"]["elapsed_business_hours"] == pytest.approx(2.0)
+
+
+def test_sla_lists(client) -> None:
+    old = {**LEAD, "lead_id": "OLD-1", "created_at": "2026-01-05T09:00:00+01:00"}
+    r = client.post("/v1/leads", json=old, headers=ADMIN).json()
+    breaches = client.get("/v1/sla/breaches", headers=ADMIN).json()["items"]
+    ids = [b["lead_id"] for b in breaches]
+    assert ("OLD-1" in ids) == r["handoff"]
+    assert client.get("/v1/sla/at-risk", headers=ADMIN).status_code == 200
+
+
+def test_policy_versions_take_effect_at_once(client) -> None:
+    p = client.get("/v1/policy", headers=ADMIN).json()
+    assert p["version"] == 1
+    body = p["policy"]
+    body["handoff_threshold"] = 0.0
+    body["tiers"][-1]["min_score"] = 0.0
+    r = client.post(
+        "/v1/policy", json={"policy": body, "author": "ops", "comment": "all in"}, headers=ADMIN
+    )
+    assert r.status_code == 201 and r.json()["version"] == 2
+    s = client.post(
+        "/v1/score", json={**LEAD, "source": "whitepaper_download"}, headers=ADMIN
+    ).json()
+    assert s["policy_version"] == 2 and s["handoff"] is True
+    bad = dict(body, handoff_threshold=500)
+    r = client.post(
+        "/v1/policy", json={"policy": bad, "author": "ops", "comment": "x"}, headers=ADMIN
+    )
+    assert r.status_code == 422 and "handoff_threshold" in str(r.json()["detail"])
+
+
+def test_model_health_and_metrics(client) -> None:
+    m = client.get("/v1/model", headers=ADMIN).json()
+    assert m["loaded"] and m["version"] == "1" and "accepted.test.model.roc_auc" in m["metrics"]
+    assert client.get("/healthz").json() == {"status": "ok"}
+    assert client.get("/readyz").json()["ready"] is True
+    client.post("/v1/score", json=LEAD, headers=ADMIN)
+    text = client.get("/metrics").text
+    assert 'handoff_requests_total{method="POST",route="/v1/score",status="200"}' in text
+
+
+def test_keys_scopes_and_limits(client, champion, tmp_path) -> None:
+    assert client.post("/v1/score", json=LEAD).status_code == 401
+    assert client.post("/v1/score", json=LEAD, headers={"X-API-Key": "x" * 20}).status_code == 401
+    assert client.post("/v1/leads", json={}).status_code == 401  # no write without a key
+    big = {**LEAD, "campaign": "x" * 300_000}
+    assert client.post("/v1/score", json=big, headers=ADMIN).status_code == 413
+    from scoring_service.main import create_app
+
+    keys = "reader:score:score-secret-123;rep:feedback:feedback-secret-123"
+    app = create_app(Settings(api_keys=keys, database_url=sqlite_url(tmp_path / "k.db")))
+    with TestClient(app) as c:
+        assert (
+            c.post("/v1/score", json=LEAD, headers={"X-API-Key": "score-secret-123"}).status_code
+            == 200
+        )
+        r = c.post(
+            "/v1/policy",
+            json={"policy": {}, "author": "a", "comment": "b"},
+            headers={"X-API-Key": "score-secret-123"},
+        )
+        assert r.status_code == 403 and "admin" in r.json()["detail"]
+        r = c.post("/v1/score", json=LEAD, headers={"X-API-Key": "feedback-secret-123"})
+        assert r.status_code == 403
+
+
+def test_unsafe_settings_are_refused() -> None:
+    with pytest.raises(ValueError, match="HANDOFF_API_KEYS is empty"):
+        Settings(dev=False, api_keys="")
+    with pytest.raises(ValueError, match="dev API key is refused"):
+        Settings(dev=False, api_keys=f"x:admin:{DEV_KEY}")
+    from scoring_service.security import parse_keys
+
+    with pytest.raises(ValueError, match="unknown scope"):
+        parse_keys("x:god:long-enough-secret")
+    keys = parse_keys("x:score:sha256=" + "a" * 64)
+    assert keys[0].digest == "a" * 64 and "long-enough" not in repr(keys)
+
+
+def test_a_broken_champion_never_replaces_the_serving_one(client, champion) -> None:
+    from scoring_service.served_model import ServedModel, smoke_check
+
+    state = client.app.state.handoff
+    serving = state.model.current
+    bad = ServedModel("models:/lead-score@nope")
+    assert bad.refresh() is False and bad.current is None and "no model" in bad.last_error
+    bundle = serving.bundle
+    smoke_check(bundle)  # the real one passes
+    broken = type(bundle)(
+        fields=bundle.fields,
+        featurizer=bundle.featurizer,
+        heads={},
+        score_head="accepted",
+        metadata=bundle.metadata,
+    )
+    with pytest.raises(Exception):  # noqa: B017 - any failure must stop the swap
+        smoke_check(broken)
+    assert state.model.current is serving
+
+
+def test_explanations_add_up_in_the_response(client) -> None:
+    r = client.post("/v1/score", json=LEAD, headers=ADMIN).json()
+    state = client.app.state.handoff
+    b = state.model.current.bundle
+    typed, X = b.prepare(pd.DataFrame([LEAD]))
+    base, contrib, points = b.explain_features(X)
+    h = b.heads[b.score_head]
+    np.testing.assert_allclose(
+        h.explainer.explain(h.pipeline, X)[0] + contrib.sum(axis=1), h.margin(X), atol=1e-6
+    )
+    assert base[0] + points.sum(axis=1).iloc[0] == pytest.approx(r["score"], abs=0.01)
