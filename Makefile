@@ -20,11 +20,12 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
-## run: demo history if the store is empty, a trained champion if none (API and dashboard: issues 4-5)
+## run: demo history if the store is empty, a trained champion if none, then the API (Ctrl-C stops)
 run: $(STAMP)
 	$(BIN)/handoff db-upgrade
 	$(BIN)/handoff demo-data --if-empty
 	$(BIN)/handoff train --if-no-champion
+	HANDOFF_DEV=1 $(BIN)/handoff serve --workers 2
 
 ## test: the whole suite (store tests also run on PostgreSQL when HANDOFF_TEST_POSTGRES_URL is set)
 test: $(STAMP)

@@ -297,10 +297,19 @@ class LeadFeaturizer(TransformerMixin, BaseEstimator):
 
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
         """Features for any number of leads; the same code for a training frame and one lead."""
+        return self.frame(self.arrays(X), X.index)
+
+    def arrays(self, X: pd.DataFrame) -> dict[str, Any]:
+        """``transform`` as plain arrays: float64 per feature, ``(codes, levels)`` per categorical.
+
+        The serving hot path reads these directly (no DataFrame of Categoricals per lead);
+        ``frame`` turns them into exactly what ``transform`` returns.
+        """
         self._check_columns(X)
         if not hasattr(self, "levels_"):
             raise RuntimeError("LeadFeaturizer is not fitted: call fit() on training leads first")
         out: dict[str, Any] = {}
+        plans = self._plans()
         for feat in self.feature_set.features:
             col = X[feat.source].tolist()
             kind = feat.kind
@@ -315,26 +324,63 @@ class LeadFeaturizer(TransformerMixin, BaseEstimator):
                 ranks = self._ranks(col, feat)
                 out[feat.name] = np.where(np.isnan(ranks), self.fill_[feat.name], ranks)
             elif kind == "categorical":
-                levels = self.levels_[feat.name]
-                index = {v: i for i, v in enumerate(levels)}
-                other = index[OTHER]
+                levels, index, other = plans[feat.name]
                 codes = np.fromiter(
                     (index.get(v, other) for v in _labels(col)), dtype=np.int16, count=len(col)
                 )
-                out[feat.name] = pd.Categorical.from_codes(codes, dtype=self.dtypes_[feat.name])
+                out[feat.name] = (codes, levels)
             elif kind == "boolean":
                 out[feat.name] = np.array(
                     [feat.fill if _absent(v) else float(bool(v)) for v in col], dtype=float
                 )
             elif kind == "date_part":
-                out[feat.name] = _date_part(col, feat)
+                out[feat.name] = _date_part(col, feat, plans[feat.name])
             else:  # keyword_flag
-                words = [_fold(k) for k in feat.keywords]
-                out[feat.name] = np.array(
-                    [float(isinstance(v, str) and any(w in _fold(v) for w in words)) for v in col],
-                    dtype=float,
-                )
-        return pd.DataFrame(out, index=X.index)
+                words = plans[feat.name]
+                folded: dict[str, str] = {}  # fold each distinct text once, not once per keyword
+                flags = []
+                for v in col:
+                    if isinstance(v, str):
+                        fv = folded.get(v)
+                        if fv is None:
+                            fv = folded[v] = _fold(v)
+                        flags.append(float(any(w in fv for w in words)))
+                    else:
+                        flags.append(0.0)
+                out[feat.name] = np.array(flags, dtype=float)
+        return out
+
+    def frame(self, arrays: dict[str, Any], index: pd.Index) -> pd.DataFrame:
+        """The DataFrame ``transform`` returns, from ``arrays`` output."""
+        out: dict[str, Any] = {}
+        for feat in self.feature_set.features:
+            v = arrays[feat.name]
+            if feat.kind == "categorical":
+                v = pd.Categorical.from_codes(v[0], dtype=self.dtypes_[feat.name])
+            out[feat.name] = v
+        return pd.DataFrame(out, index=index)
+
+    def _plans(self) -> dict[str, Any]:
+        """Per-feature lookups built once (not pickled): level indexes, folded keywords, zones."""
+        plans = self.__dict__.get("_plans_cache")
+        if plans is None:
+            plans = {}
+            for feat in self.feature_set.features:
+                if feat.kind == "categorical":
+                    levels = tuple(self.levels_[feat.name])
+                    index = {v: i for i, v in enumerate(levels)}
+                    plans[feat.name] = (levels, index, index[OTHER])
+                elif feat.kind == "date_part":
+                    plans[feat.name] = ZoneInfo(feat.timezone)
+                elif feat.kind == "keyword_flag":
+                    plans[feat.name] = [_fold(k) for k in feat.keywords]
+            self.__dict__["_plans_cache"] = plans
+        return plans
+
+    def __getstate__(self) -> dict:
+        state = dict(super().__getstate__())
+        state.pop("_plans_cache", None)
+        return state
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         return np.array([f.name for f in self.feature_set.features], dtype=object)
@@ -369,9 +415,9 @@ def _labels(col: list[Any]) -> list[str]:
     return [MISSING if _absent(v) else str(v) for v in col]
 
 
-def _date_part(col: list[Any], feat: Any) -> np.ndarray:
+def _date_part(col: list[Any], feat: Any, tz: ZoneInfo | None = None) -> np.ndarray:
     """Calendar part in the feature's timezone; -1 when the timestamp is unknown."""
-    tz = ZoneInfo(feat.timezone)
+    tz = tz or ZoneInfo(feat.timezone)
     out = np.full(len(col), -1.0)
     for i, v in enumerate(col):
         if _absent(v):

@@ -150,5 +150,6 @@ def sla_states(
         ["not_applicable", "met", "breached", "at_risk"],
         default="on_track",
     )
-    return pd.DataFrame({"state": state, "elapsed_business_hours": elapsed,
-                         "allowed_business_hours": allowed})
+    return pd.DataFrame(
+        {"state": state, "elapsed_business_hours": elapsed, "allowed_business_hours": allowed}
+    )

@@ -100,9 +100,12 @@ def serve(
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, "1")
     try:
-        get_settings()
+        settings = get_settings()
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
+    console.print(f"API: http://{host}:{port}/docs  (OpenAPI at /openapi.json, {workers} workers)")
+    if settings.dev:
+        console.print("dev mode: API key 'dev-admin-key' has every scope (never use in production)")
     uvicorn.run(
         "scoring_service.main:create_app",
         factory=True,

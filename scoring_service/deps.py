@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Annotated
 
@@ -26,12 +27,25 @@ class AppState:
     keys: list[ApiKey]
     _policies: dict[int, Policy] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _write_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def writing(self) -> AbstractContextManager[object]:
+        """Hold around every store write of a request.
+
+        SQLite has one writer at a time: without this, each of a worker's ~40 request threads
+        queues on the database lock itself, and under load (the lock holder fighting those
+        threads for the GIL) a wait outlives the busy timeout: "database is locked", a 500.
+        With it, at most one thread per worker process waits on SQLite. PostgreSQL locks rows,
+        so there it is a no-op.
+        """
+        return self._write_lock if self.store.dialect == "sqlite" else nullcontext()
 
     def policy(self, fields) -> tuple[int, Policy]:  # noqa: ANN001 - FieldSet
         """The latest policy version, read on every request so a new one applies at once."""
         latest = self.store.latest_policy()
         if latest is None:
-            ensure_policy(self.store, fields)
+            with self.writing():  # one request creates version 1, the others then read it
+                ensure_policy(self.store, fields)
             latest = self.store.latest_policy()
         version = int(latest["version"])
         with self._lock:

@@ -15,6 +15,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as SqlPoolTimeout
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from feature_defs.errors import ContractError
@@ -121,6 +123,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.exception_handler(StoreError)
     async def store_error(_: Request, exc: StoreError) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, 422)
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(SqlPoolTimeout)
+    async def store_unavailable(request: Request, exc: Exception) -> JSONResponse:
+        # the database is locked past its busy timeout, unreachable, or out of connections: a
+        # retry is safe, since lead and event writes are idempotent on lead_id and event_id
+        log.error("store unavailable on %s %s: %s", request.method, request.url.path, exc)
+        return JSONResponse(
+            {"detail": "the lead store is busy or unreachable; retry (writes are idempotent)"},
+            503,
+            headers={"Retry-After": "1"},
+        )
 
     for r in (leads.router, events.router, sla.router, admin.router, health.router):
         app.include_router(r)

@@ -7,9 +7,19 @@ YAML), not against a fixed class, so a company's own CRM columns need no code ch
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+
+def _no_nul(value: str) -> str:
+    # PostgreSQL text cannot hold NUL; refuse it everywhere so both stores behave alike
+    if "\x00" in value:
+        raise ValueError("must not contain NUL (\\u0000) characters")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_no_nul)]
 
 EventType = Literal[
     "contact_attempt", "accepted", "rejected", "recycled_to_nurturing", "opportunity", "won", "lost"
@@ -49,17 +59,17 @@ class BatchScored(BaseModel):
 
 class EventIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    event_id: str | None = Field(default=None, max_length=64, description="de-duplicates retries")
+    event_id: Text | None = Field(default=None, max_length=64, description="de-duplicates retries")
     type: EventType
     occurred_at: datetime
-    rep: str | None = Field(default=None, max_length=64)
-    team: str | None = Field(default=None, max_length=64)
+    rep: Text | None = Field(default=None, max_length=64)
+    team: Text | None = Field(default=None, max_length=64)
     channel: Literal["phone", "email", "linkedin", "meeting"] | None = None
     outcome: Literal["reached", "no_answer", "voicemail", "wrong_number"] | None = None
     duration_s: float | None = Field(default=None, ge=0, le=86_400)
-    reason: str | None = Field(default=None, max_length=64)
-    status: str | None = Field(default=None, max_length=32)
-    next_action: str | None = Field(default=None, max_length=64)
+    reason: Text | None = Field(default=None, max_length=64)
+    status: Text | None = Field(default=None, max_length=32)
+    next_action: Text | None = Field(default=None, max_length=64)
     call_back_months: int | None = Field(default=None, ge=1, le=36)
     amount: float | None = Field(default=None, ge=0, le=1e12)
 
@@ -105,8 +115,8 @@ class SlaList(BaseModel):
 class PolicyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     policy: dict[str, Any]
-    author: str = Field(min_length=1, max_length=128)
-    comment: str = Field(min_length=1, max_length=2000)
+    author: Text = Field(min_length=1, max_length=128)
+    comment: Text = Field(min_length=1, max_length=2000)
 
 
 class PolicyOut(BaseModel):

@@ -21,7 +21,7 @@ from sklearn.pipeline import Pipeline
 
 from feature_defs.features import MISSING, OTHER, LeadFeaturizer
 from feature_defs.fields import FieldSet
-from training.models import CandidateKind, Explainer, MarginCalibrator, margin
+from training.models import CandidateKind, Explainer, FastDesign, MarginCalibrator, margin
 
 HEADS = ("accepted", "opportunity")
 
@@ -39,6 +39,50 @@ class HeadModel:
 
     def proba(self, X: pd.DataFrame) -> np.ndarray:
         return self.calibrator.predict(self.margin(X))
+
+    # --- serving fast path: the pipeline's own arithmetic on arrays, checked once ------------
+    def design(self, feats: dict[str, Any], n: int, frame: Any) -> np.ndarray:
+        """The model's input matrix (``pipeline["prep"].transform``) for featurizer arrays.
+
+        ``frame()`` returns the same features as a DataFrame; it is called only when the fast
+        path is unavailable, and once to check the fast path against sklearn bit for bit.
+        """
+        fast = self._fast()
+        if fast is None or n == 0:  # sklearn's own path (and its error on an empty batch)
+            return np.asarray(self.pipeline.named_steps["prep"].transform(frame()), dtype=float)
+        Xt = fast.transform(feats, n)
+        if not self.__dict__.get("_checked"):
+            X = frame()
+            ref = np.asarray(self.pipeline.named_steps["prep"].transform(X), dtype=float)
+            ok = (
+                ref.shape == Xt.shape
+                and np.array_equal(ref, Xt)
+                and np.array_equal(fast.margin(ref), margin(self.pipeline, X))
+            )
+            if not ok:
+                self.__dict__["_fast_design"] = False
+                return ref
+            self.__dict__["_checked"] = True
+        return Xt
+
+    def margin_design(self, Xt: np.ndarray) -> np.ndarray:
+        fast = self._fast()
+        if fast is None:
+            return np.asarray(self.pipeline.named_steps["clf"].decision_function(Xt), dtype=float)
+        return fast.margin(Xt)
+
+    def _fast(self) -> FastDesign | None:
+        fast = self.__dict__.get("_fast_design")
+        if fast is None:
+            fast = FastDesign.compile(self.pipeline) or False
+            self.__dict__["_fast_design"] = fast
+        return fast or None
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state.pop("_fast_design", None)
+        state.pop("_checked", None)
+        return state
 
 
 @dataclass
@@ -62,9 +106,33 @@ class LeadScoreBundle:
 
     def predict_features(self, X: pd.DataFrame) -> pd.DataFrame:
         out = {f"p_{name}": head.proba(X) for name, head in self.heads.items()}
-        frame = pd.DataFrame(out, index=X.index)
+        return self._frame(out, X.index)
+
+    def _frame(self, out: dict[str, np.ndarray], index: pd.Index) -> pd.DataFrame:
+        frame = pd.DataFrame(out, index=index)
         frame["score"] = 100.0 * frame[f"p_{self.score_head}"]
         return frame
+
+    def designs(self, typed: pd.DataFrame) -> tuple[dict[str, Any], dict[str, np.ndarray], Any]:
+        """Featurizer arrays, each head's input matrix, and a lazy features DataFrame."""
+        feats = self.featurizer.arrays(typed)
+        cache: list[pd.DataFrame] = []
+
+        def frame() -> pd.DataFrame:
+            if not cache:
+                cache.append(self.featurizer.frame(feats, typed.index))
+            return cache[0]
+
+        n = len(typed)
+        return feats, {k: h.design(feats, n, frame) for k, h in self.heads.items()}, frame
+
+    def predict_designs(self, Xts: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """``predict_features`` columns from ``designs`` output (the same numbers)."""
+        out = {
+            f"p_{k}": h.calibrator.predict(h.margin_design(Xts[k])) for k, h in self.heads.items()
+        }
+        out["score"] = 100.0 * out[f"p_{self.score_head}"]
+        return out
 
     def predict(self, leads: pd.DataFrame) -> pd.DataFrame:
         """p_accepted, p_opportunity and the 0-100 score for raw leads."""
@@ -76,8 +144,19 @@ class LeadScoreBundle:
     ) -> tuple[np.ndarray, pd.DataFrame, pd.DataFrame]:
         """(base score, contributions on the margin, contributions in score points)."""
         h = self.heads[head or self.score_head]
-        base_margin, contrib = h.explainer.explain(h.pipeline, X)
-        m = base_margin + contrib.sum(axis=1).to_numpy()
+        Xt = np.asarray(h.pipeline.named_steps["prep"].transform(X), dtype=float)
+        base_score, contrib, points = self._explain_design(h, Xt)
+        cols = pd.Index(h.explainer.features)
+        return (
+            np.full(len(X), base_score),
+            pd.DataFrame(contrib, index=X.index, columns=cols),
+            pd.DataFrame(points, index=X.index, columns=cols),
+        )
+
+    def _explain_design(self, h: HeadModel, Xt: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        base_margin, contrib = h.explainer.explain_design(h.pipeline, Xt)
+        # the row sums pandas computed on the (features x leads) block: same layout, same order
+        m = base_margin + np.ascontiguousarray(contrib.T).sum(axis=0)
         base_score = 100.0 * float(h.calibrator.predict(np.array([base_margin]))[0])
         score = 100.0 * h.calibrator.predict(m)
         dm = m - base_margin
@@ -87,31 +166,59 @@ class LeadScoreBundle:
         )
         with np.errstate(divide="ignore", invalid="ignore"):
             secant = np.where(np.abs(dm) > 1e-6, (score - base_score) / dm, slope_local)
-        points = contrib.mul(secant, axis=0)
-        return np.full(len(X), base_score), contrib, points
+        return base_score, contrib, contrib * secant[:, None]
 
     def reasons(
         self, typed: pd.DataFrame, X: pd.DataFrame, *, top: int = 3, head: str | None = None
     ) -> list[list[dict[str, Any]]]:
         """Top factors per lead, each with its feature, label, margin and points contribution."""
-        _, contrib, points = self.explain_features(X, head=head)
-        desc = self.featurizer.feature_set.describe()
-        source = {f.name: f.source for f in self.featurizer.feature_set.features}
+        h = self.heads[head or self.score_head]
+        Xt = np.asarray(h.pipeline.named_steps["prep"].transform(X), dtype=float)
+        shown = {c: (lambda i, c=c: X[c].iloc[i]) for c in X.columns}
+        return self._reasons(typed, h, Xt, shown, top=top)
+
+    def reasons_design(
+        self, typed: pd.DataFrame, feats: dict[str, Any], Xt: np.ndarray, *, top: int = 3
+    ) -> list[list[dict[str, Any]]]:
+        """``reasons`` from ``designs`` output (score head): the same reasons, computed once."""
+        shown = {}
+        for name, v in feats.items():
+            if isinstance(v, tuple):
+                codes, levels = v
+                shown[name] = lambda i, codes=codes, levels=levels: (
+                    levels[codes[i]] if codes[i] >= 0 else np.nan
+                )
+            else:
+                shown[name] = v.__getitem__
+        return self._reasons(typed, self.heads[self.score_head], Xt, shown, top=top)
+
+    def _reasons(
+        self, typed: pd.DataFrame, h: HeadModel, Xt: np.ndarray, shown: dict, *, top: int
+    ) -> list[list[dict[str, Any]]]:
+        _, contrib, points = self._explain_design(h, Xt)
+        fs = self.featurizer.feature_set
+        desc = fs.describe()
+        source = {f.name: f.source for f in fs.features}
+        names = h.explainer.features
+        raw_cols: dict[str, Any] = {}
+        order_all = np.argsort(-np.abs(points), axis=1, kind="stable")[:, :top]
         out = []
-        for i in range(len(X)):
-            row = points.iloc[i]
-            order = np.argsort(-np.abs(row.to_numpy()), kind="stable")[:top]
+        for i in range(len(points)):
             items = []
-            for k in order:
-                feat = points.columns[k]
-                value = _shown_value(typed[source[feat]].iloc[i], X[feat].iloc[i])
-                pts = float(row.iloc[k])
+            prow, crow = points[i], contrib[i]
+            for k in order_all[i].tolist():
+                feat = names[k]
+                src = source[feat]
+                if src not in raw_cols:
+                    raw_cols[src] = typed[src].array
+                value = _shown_value(raw_cols[src][i], shown[feat](i))
+                pts = float(prow[k])
                 items.append(
                     {
                         "feature": feat,
                         "value": value,
                         "points": round(pts, 2),
-                        "margin": float(contrib.iloc[i, k]),
+                        "margin": float(crow[k]),
                         "label": f"{desc[feat]}: {value} {pts:+.0f} pts",
                     }
                 )

@@ -109,6 +109,108 @@ def margin(pipe: Pipeline, X: pd.DataFrame) -> np.ndarray:
     return np.asarray(pipe.decision_function(X), dtype=float)
 
 
+class FastDesign:
+    """``pipe["prep"].transform`` and ``pipe.decision_function`` on plain arrays, for serving.
+
+    Covers the ColumnTransformers ``build_candidate`` makes (one-hot of categorical features,
+    then StandardScaler, passthrough or any other fitted transformer on the numeric ones), with
+    the very same arithmetic, minus sklearn's per-call validation, which costs milliseconds for
+    one lead. Features come as a mapping: categorical ones as ``(codes, levels)``, the others as
+    float arrays (see ``LeadFeaturizer.arrays``). ``compile`` returns None for any other layout,
+    and ``HeadModel`` checks the first result against sklearn before trusting it.
+    """
+
+    def __init__(self, blocks: list[tuple], width: int, clf: Any) -> None:
+        self.blocks = blocks
+        self.width = width
+        self.clf = clf
+        self.linear = isinstance(clf, LogisticRegression)
+        self._maps: dict[tuple, dict[tuple, np.ndarray]] = {}
+
+    @classmethod
+    def compile(cls, pipe: Pipeline) -> FastDesign | None:
+        prep = pipe.named_steps.get("prep")
+        if not isinstance(prep, ColumnTransformer) or prep.sparse_output_:
+            return None
+        blocks: list[tuple] = []
+        width = 0
+        for name, trans, cols in prep.transformers_:
+            if trans == "drop" or len(cols) == 0:
+                continue
+            cols = list(cols)
+            if not all(isinstance(c, str) for c in cols):
+                return None
+            if isinstance(trans, OneHotEncoder):
+                if (
+                    trans.drop_idx_ is not None
+                    or getattr(trans, "_infrequent_enabled", False)
+                    or trans.sparse_output
+                    or trans.handle_unknown != "ignore"
+                ):
+                    return None
+                sizes = [len(cats) for cats in trans.categories_]
+                offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.intp)
+                cats = [list(c) for c in trans.categories_]
+                blocks.append(("onehot", cols, cats, offsets, width))
+                width += int(sum(sizes))
+            elif isinstance(trans, StandardScaler):
+                blocks.append(("scale", cols, trans.mean_, trans.scale_, width))
+                width += len(cols)
+            elif trans == "passthrough":
+                blocks.append(("pass", cols, None, None, width))
+                width += len(cols)
+            elif hasattr(trans, "transform") and name != "remainder":
+                k = len(trans.get_feature_names_out())
+                blocks.append(("sklearn", cols, trans, None, width))
+                width += k
+            else:
+                return None
+        return cls(blocks, width, pipe.named_steps["clf"])
+
+    def _map(self, block: int, i: int, levels: tuple, cats: list) -> np.ndarray:
+        """Feature level codes -> one-hot column within the encoder's categories (-1: none)."""
+        per = self._maps.setdefault((block, i), {})
+        m = per.get(levels)
+        if m is None:
+            pos = {v: k for k, v in enumerate(cats)}
+            m = np.array([pos.get(v, -1) for v in levels] + [-1], dtype=np.intp)  # code -1
+            per[levels] = m
+        return m
+
+    def transform(self, feats: Any, n: int) -> np.ndarray:
+        out = np.zeros((n, self.width))
+        rows = np.arange(n)
+        for b, (kind, cols, a, c, start) in enumerate(self.blocks):
+            if kind == "onehot":
+                for i, col in enumerate(cols):
+                    codes, levels = feats[col]
+                    idx = self._map(b, i, levels, a[i])[codes]
+                    hit = idx >= 0
+                    out[rows[hit], start + c[i] + idx[hit]] = 1.0
+            elif kind == "scale":
+                x = np.column_stack([feats[col] for col in cols]).astype(float)
+                x -= a
+                x /= c
+                out[:, start : start + len(cols)] = x
+            elif kind == "pass":
+                out[:, start : start + len(cols)] = np.column_stack([feats[col] for col in cols])
+            else:
+                frame = pd.DataFrame({col: feats[col] for col in cols})
+                block = np.asarray(a.transform(frame), dtype=float)
+                out[:, start : start + block.shape[1]] = block
+        return out
+
+    def margin(self, Xt: np.ndarray) -> np.ndarray:
+        """``decision_function`` of the classifier on the design matrix (sklearn's own formula)."""
+        clf = self.clf
+        if self.linear:
+            scores = Xt @ clf.coef_.T + clf.intercept_
+            if scores.ndim > 1 and scores.shape[1] == 1:
+                scores = scores.reshape(-1)
+            return np.asarray(scores, dtype=float)
+        return np.asarray(clf.decision_function(Xt), dtype=float)
+
+
 def output_features(pipe: Pipeline) -> list[str]:
     """For each column the model sees, the declared feature it comes from."""
     out = []
@@ -147,22 +249,80 @@ class Explainer:
                 self._shap = shap.LinearExplainer(clf, shap.maskers.Independent(self.background))
         return self._shap
 
+    def explain(self, pipe: Pipeline, X: pd.DataFrame) -> tuple[float, pd.DataFrame]:
+        """(base value, contributions per declared feature) on the margin scale."""
+        Xt = np.asarray(pipe.named_steps["prep"].transform(X), dtype=float)
+        base, contrib = self.explain_design(pipe, Xt)
+        return base, pd.DataFrame(contrib, index=X.index, columns=pd.Index(self.features))
+
+    def explain_design(self, pipe: Pipeline, Xt: np.ndarray) -> tuple[float, np.ndarray]:
+        """``explain`` on the model's input matrix (``prep`` output): (base, n x features).
+
+        Linear models: exactly what ``shap.LinearExplainer`` (interventional, Independent masker)
+        computes, ``(Xt - mean) * coef`` with the explainer's own background mean, without its
+        per-call overhead. Trees: one ``TreeExplainer.shap_values`` call for the whole batch.
+        """
+        ex = self._explainer(pipe)
+        coef = getattr(ex, "coef", None) if self.kind != "hgb" else None
+        if (
+            coef is not None
+            and getattr(ex, "feature_perturbation", None) == "interventional"
+            and np.ndim(coef) == 1
+        ):
+            values = np.array(Xt - ex.mean) * coef
+        else:
+            values = np.asarray(ex.shap_values(Xt), dtype=float)
+            if values.ndim == 3:  # some shap versions return one array per class
+                values = values[..., -1]
+        base = float(np.ravel(ex.expected_value)[-1])
+        return base, self._per_feature(np.asarray(values, dtype=float))
+
+    def _per_feature(self, values: np.ndarray) -> np.ndarray:
+        """Sum columns into declared features, in ``self.features`` order (0 when unused).
+
+        Bit for bit the former ``DataFrame.T.groupby(column_features).sum()``: the same
+        compensated (Kahan) summation, column by column in column order, that pandas applies.
+        """
+        groups = self.__dict__.get("_groups")
+        if groups is None:
+            pos = {f: i for i, f in enumerate(self.features)}
+            groups = np.array([pos.get(f, -1) for f in self.column_features], dtype=np.intp)
+            self.__dict__["_groups"] = groups
+        n, nf = values.shape[0], len(self.features)
+        if np.isnan(values).any() or (groups < 0).any():
+            per_col = pd.DataFrame(values, columns=range(values.shape[1]))
+            grouped = per_col.T.groupby(np.asarray(self.column_features)).sum().T
+            return grouped.reindex(columns=self.features, fill_value=0.0).to_numpy(dtype=float)
+        if n <= 4:  # Python floats are IEEE doubles: the same arithmetic, no per-op overhead
+            out = np.zeros((n, nf))
+            gl = groups.tolist()
+            for r in range(n):
+                s = [0.0] * nf
+                comp = [0.0] * nf
+                for val, g in zip(values[r].tolist(), gl, strict=True):
+                    y = val - comp[g]
+                    t = s[g] + y
+                    cg = t - s[g] - y
+                    comp[g] = 0.0 if cg != cg else cg
+                    s[g] = t
+                out[r] = s
+            return out
+        s = np.zeros((nf, n))
+        comp = np.zeros((nf, n))
+        for j, g in enumerate(groups.tolist()):
+            y = values[:, j] - comp[g]
+            t = s[g] + y
+            cg = t - s[g] - y
+            cg[cg != cg] = 0.0
+            comp[g] = cg
+            s[g] = t
+        return np.ascontiguousarray(s.T)
+
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
         state["_shap"] = None  # rebuilt on first use after loading
+        state.pop("_groups", None)
         return state
-
-    def explain(self, pipe: Pipeline, X: pd.DataFrame) -> tuple[float, pd.DataFrame]:
-        """(base value, contributions per declared feature) on the margin scale."""
-        ex = self._explainer(pipe)
-        Xt = np.asarray(pipe.named_steps["prep"].transform(X), dtype=float)
-        values = np.asarray(ex.shap_values(Xt), dtype=float)
-        if values.ndim == 3:  # some shap versions return one array per class
-            values = values[..., -1]
-        base = float(np.ravel(ex.expected_value)[-1])
-        per_col = pd.DataFrame(values, columns=range(values.shape[1]), index=X.index)
-        grouped = per_col.T.groupby(np.asarray(self.column_features)).sum().T
-        return base, grouped.reindex(columns=self.features, fill_value=0.0)
 
 
 def make_explainer(

@@ -54,9 +54,10 @@ def post_policy(body: PolicyIn, state: StateDep, _key: AdminKey) -> PolicyOut:
                 for p in err.problems
             ]
         ) from None
-    version = state.store.add_policy_version(
-        body.policy, author=body.author, comment=body.comment, name=pol.name
-    )
+    with state.writing():
+        version = state.store.add_policy_version(
+            body.policy, author=body.author, comment=body.comment, name=pol.name
+        )
     return _out(state.store.get_policy(version))
 
 

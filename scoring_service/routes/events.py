@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Response
 from fastapi.exceptions import RequestValidationError
 
 from scoring_service.deps import FeedbackKey, StateDep
-from scoring_service.routes.leads import _fields_or_default
+from scoring_service.routes.leads import TIME_RULE, _fields_or_default, find_lead, in_time_window
 from scoring_service.schemas import EventIn, EventOut
 from scoring_service.store import StoreError
 
@@ -32,13 +32,13 @@ def _invalid(field: str, msg: str, value: object) -> RequestValidationError:
 def add_event(
     lead_id: str, body: EventIn, state: StateDep, _key: FeedbackKey, response: Response
 ) -> EventOut:
-    lead = state.store.get_lead(lead_id)
-    if lead is None:
-        raise HTTPException(404, detail=f"no lead '{lead_id}'")
+    lead = find_lead(state, lead_id)
     _, policy = state.policy(_fields_or_default(state))
-    occurred = pd.Timestamp(body.occurred_at)
-    if occurred.tzinfo is None:
+    if body.occurred_at.tzinfo is None or body.occurred_at.utcoffset() is None:
         raise _invalid("occurred_at", "must carry a timezone offset", body.occurred_at.isoformat())
+    if not in_time_window(body.occurred_at):
+        raise _invalid("occurred_at", TIME_RULE, body.occurred_at.isoformat())
+    occurred = pd.Timestamp(body.occurred_at)
     if occurred < pd.Timestamp(lead["created_at"]):
         raise _invalid(
             "occurred_at",
@@ -90,7 +90,8 @@ def add_event(
         "payload": {"call_back_months": body.call_back_months} if body.call_back_months else None,
     }
     try:
-        inserted = state.store.add_events(pd.DataFrame([row]))
+        with state.writing():
+            inserted = state.store.add_events(pd.DataFrame([row]))
     except StoreError as exc:
         raise HTTPException(422, detail=str(exc)) from None
     if inserted == 0:

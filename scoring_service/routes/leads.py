@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import numpy as np
@@ -18,6 +20,7 @@ from scoring_service.schemas import BatchIn, BatchScored, LeadDetail, LeadScored
 from scoring_service.served_model import Loaded
 from scoring_service.store import StoreError
 from scoring_service.store.store import fields_hash
+from scoring_service.store.tables import leads as leads_table
 from training.score import score_leads
 
 router = APIRouter(prefix="/v1", tags=["leads"])
@@ -27,9 +30,64 @@ LeadBody = Annotated[
 ]
 
 
+# Date-times a lead or an event may carry: wide enough for any real CRM history, narrow enough
+# that deadlines computed from them stay inside what pandas and the store can represent.
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+TIME_RULE = "must be a date-time between 1900-01-01 and 2200-01-01 (UTC)"
+NUL_RULE = "must not contain NUL (\\u0000) characters"
+MAX_ID = leads_table.c.lead_id.type.length  # the store's limit for a lead_id
+
+
+def in_time_window(value: datetime) -> bool:
+    """Whether an aware datetime lies in [EARLIEST, LATEST); never raises on extreme years."""
+    naive = value.replace(tzinfo=None)
+    if not datetime(1899, 12, 30) <= naive <= datetime(2200, 1, 3):  # any offset is < 1 day
+        return False
+    return EARLIEST <= value < LATEST
+
+
+def _where(loc: tuple, row: int | None, n: int) -> tuple:
+    where = (*loc, row) if n > 1 or loc[-1] == "leads" else loc
+    return tuple(x for x in where if x is not None)
+
+
+def _problem(where: tuple, field: str, msg: str, value: Any) -> dict[str, Any]:
+    return {"type": "value_error", "loc": (*where, field), "msg": msg, "input": value}
+
+
+def _prescreen(rec: dict[str, Any], fields, where: tuple) -> list[dict[str, Any]]:  # noqa: ANN001
+    """Values the field coercion cannot judge: nested JSON, NUL characters, unbounded numbers."""
+    problems = []
+    for name, value in rec.items():
+        if "\x00" in name:
+            problems.append(_problem(where, name, "field names must not contain NUL", None))
+            continue
+        f = fields.by_name.get(name)
+        if f is None:
+            continue  # the coercion names undeclared fields
+        if isinstance(value, dict | list):
+            kind = "an object" if isinstance(value, dict) else "an array"
+            rule = f"must be a single value (string, number or boolean), not {kind}"
+            problems.append(_problem(where, name, rule, value))
+        elif isinstance(value, str) and "\x00" in value:
+            problems.append(_problem(where, name, NUL_RULE, value))
+        elif isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2**63:
+            if f.dtype in ("integer", "float"):
+                rule = f"must be a number ({f.dtype}) between -2^63 and 2^63"
+            elif f.dtype == "boolean":
+                rule = "must be a boolean (true/false, yes/no, 1/0)"
+            else:
+                rule = f"must be a {f.dtype}, not a {len(str(value))}-digit number"
+            problems.append(_problem(where, name, rule, str(value)[:40]))
+    return problems
+
+
 def _typed(records: list[dict[str, Any]], loaded: Loaded, loc: tuple) -> pd.DataFrame:
     """Validate bodies against the declared lead fields; field-level 422 on any problem."""
     fields = loaded.bundle.fields
+    n = len(records)
+    problems = []
     for i, rec in enumerate(records):
         if not isinstance(rec, dict):
             raise RequestValidationError(
@@ -42,22 +100,49 @@ def _typed(records: list[dict[str, Any]], loaded: Loaded, loc: tuple) -> pd.Data
                     }
                 ]
             )
+        problems += _prescreen(rec, fields, _where(loc, i, n))
+    if problems:
+        raise RequestValidationError(problems)
+    # an explicit index: records of empty objects still make one row each (and fail as such)
+    frame = pd.DataFrame.from_records(records, index=pd.RangeIndex(n)) if n else pd.DataFrame()
     try:
-        return fields.coerce(pd.DataFrame.from_records(records) if records else pd.DataFrame())
+        typed = fields.coerce(frame)
     except ContractError as err:
         errors = []
         for d in err.details or [{"row": None, "field": None, "rule": str(err), "value": None}]:
-            where = (*loc, d["row"]) if len(records) > 1 or loc[-1] == "leads" else loc
-            where = tuple(x for x in where if x is not None)
-            errors.append(
-                {
-                    "type": "value_error",
-                    "loc": (*where, d["field"]),
-                    "msg": d["rule"],
-                    "input": d["value"],
-                }
-            )
+            errors.append(_problem(_where(loc, d["row"], n), d["field"], d["rule"], d["value"]))
         raise RequestValidationError(errors) from None
+    except (OverflowError, ValueError) as exc:  # extreme date-times the coercion cannot convert
+        raise RequestValidationError(_unreadable(records, fields, loc, exc)) from None
+    for f in fields:
+        if f.dtype != "datetime" or f.name not in typed:
+            continue
+        for i, ts in enumerate(typed[f.name]):
+            if not pd.isna(ts) and not in_time_window(ts.to_pydatetime()):
+                problems.append(_problem(_where(loc, i, n), f.name, TIME_RULE, records[i][f.name]))
+    if problems:
+        raise RequestValidationError(problems)
+    return typed
+
+
+def _unreadable(records: list[dict], fields, loc: tuple, exc: Exception) -> list[dict]:  # noqa: ANN001
+    """Find the values behind a coercion crash by coercing them one at a time."""
+    problems = []
+    for i, rec in enumerate(records):
+        for name, value in rec.items():
+            f = fields.by_name.get(name)
+            if f is None:
+                continue
+            try:
+                fields.coerce(pd.DataFrame({name: [value]}, dtype=object))
+            except ContractError:
+                pass  # a rule it can name (or a required field missing from this probe)
+            except (OverflowError, ValueError):
+                rule = TIME_RULE if f.dtype == "datetime" else f"cannot be read as a {f.dtype}"
+                problems.append(_problem(_where(loc, i, len(records)), name, rule, value))
+    if not problems:
+        raise exc
+    return problems
 
 
 def _scored(row: pd.Series, version: int, loaded: Loaded) -> LeadScored:
@@ -132,6 +217,10 @@ def create_lead(
     typed = _typed([body], model, ("body",))
     fields = model.bundle.fields
     lead_id = str(typed[fields.id_field].iloc[0])
+    if len(lead_id) > MAX_ID:
+        raise RequestValidationError(
+            [_problem(("body",), fields.id_field, f"must be at most {MAX_ID} characters", lead_id)]
+        )
     created_field = fields.created_at_field
     if created_field is None:
         raise HTTPException(422, detail="these lead fields declare no created_at field")
@@ -160,7 +249,7 @@ def create_lead(
     if row["handoff"]:
         events.append(
             {
-                "event_id": f"handoff-{lead_id}"[:64],
+                "event_id": _handoff_event_id(lead_id),
                 "lead_id": lead_id,
                 "type": "handed_off",
                 "occurred_at": pd.Timestamp.now(tz="UTC"),
@@ -168,12 +257,13 @@ def create_lead(
             }
         )
     try:
-        state.store.write_batch(
-            leads=pd.DataFrame([record]),
-            scores=pd.DataFrame([score_row]),
-            events=pd.DataFrame(events) if events else None,
-            origin="api",
-        )
+        with state.writing():
+            state.store.write_batch(
+                leads=pd.DataFrame([record]),
+                scores=pd.DataFrame([score_row]),
+                events=pd.DataFrame(events) if events else None,
+                origin="api",
+            )
     except StoreError as exc:
         # a concurrent request stored the same id first: answer as a retry would be answered
         again = state.store.get_lead(lead_id)
@@ -181,6 +271,15 @@ def create_lead(
             raise HTTPException(422, detail=str(exc)) from None
         return _existing(state, model, again, record, typed, response)
     return _scored(row, version, model)
+
+
+def _handoff_event_id(lead_id: str) -> str:
+    """One id per lead: "handoff-<lead_id>", or a digest of a lead_id too long to fit (cutting
+    it would give two leads sharing their first 56 characters the same handoff event)."""
+    plain = f"handoff-{lead_id}"
+    if len(plain) <= MAX_ID:
+        return plain
+    return "handoff-" + hashlib.sha256(lead_id.encode()).hexdigest()[: MAX_ID - len("handoff-")]
 
 
 def _stored_fields(typed: pd.DataFrame, fields) -> dict[str, Any]:  # noqa: ANN001
@@ -219,8 +318,7 @@ def _existing(
         raise HTTPException(
             409, detail=f"lead_id '{existing['lead_id']}' already exists with a different body"
         )
-    scores = state.store.read_scores(latest_only=True)
-    mine = scores[scores["lead_id"] == existing["lead_id"]]
+    mine = state.store.read_scores(latest_only=True, lead_ids=[existing["lead_id"]])
     if mine.empty:
         raise HTTPException(409, detail=f"lead_id '{existing['lead_id']}' exists without a score")
     s = mine.iloc[-1]
@@ -247,12 +345,9 @@ def _existing(
     summary="A lead, its latest score, its events and its SLA status",
 )
 def get_lead(lead_id: str, state: StateDep, _key: ScoreKey) -> LeadDetail:
-    lead = state.store.get_lead(lead_id)
-    if lead is None:
-        raise HTTPException(404, detail=f"no lead '{lead_id}'")
+    lead = find_lead(state, lead_id)
     events = state.store.read_events(lead_ids=[lead_id])
-    scores = state.store.read_scores(latest_only=True)
-    s = scores[scores["lead_id"] == lead_id]
+    s = state.store.read_scores(latest_only=True, lead_ids=[lead_id])
     score = None
     due = None
     if not s.empty:
@@ -300,6 +395,16 @@ def get_lead(lead_id: str, state: StateDep, _key: ScoreKey) -> LeadDetail:
             "allowed_business_hours": _num(st["allowed_business_hours"]),
         },
     )
+
+
+def find_lead(state: StateDep, lead_id: str) -> dict[str, Any]:
+    """The stored lead, or 404; an id the store could never hold is not looked up."""
+    if len(lead_id) > MAX_ID or "\x00" in lead_id:
+        raise HTTPException(404, detail=f"no lead '{lead_id[:MAX_ID]}'")
+    lead = state.store.get_lead(lead_id)
+    if lead is None:
+        raise HTTPException(404, detail=f"no lead '{lead_id}'")
+    return lead
 
 
 def _fields_or_default(state: StateDep):  # noqa: ANN202

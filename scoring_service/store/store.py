@@ -1072,11 +1072,29 @@ class Store:
         latest_only: bool = True,
         since: datetime | None = None,
         until: datetime | None = None,
+        lead_ids: Iterable[str] | None = None,
     ) -> pd.DataFrame:
         """Scores made in [since, until); with latest_only, the latest one per lead within it.
 
-        So ``read_scores(until=t)`` is each lead's score as it stood at time t.
+        So ``read_scores(until=t)`` is each lead's score as it stood at time t. ``lead_ids``
+        restricts the read to those leads (the service reads one lead's score this way).
         """
+        if lead_ids is not None:
+            ids = list(dict.fromkeys(lead_ids))
+            parts = [
+                self._read_scores(latest_only, since, until, ids[i : i + _IN_CHUNK])
+                for i in range(0, max(len(ids), 1), _IN_CHUNK)
+            ]
+            return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+        return self._read_scores(latest_only, since, until, None)
+
+    def _read_scores(
+        self,
+        latest_only: bool,
+        since: datetime | None,
+        until: datetime | None,
+        ids: list[str] | None,
+    ) -> pd.DataFrame:
         cols = [scores.c[name] for name in SCORE_FRAME]
         if latest_only:
             rank = func.row_number().over(
@@ -1084,11 +1102,15 @@ class Store:
                 order_by=(scores.c.scored_at.desc(), scores.c.score_id.desc()),
             )
             ranked = _window(select(*cols, rank.label("rank")), scores.c.scored_at, since, until)
+            if ids is not None:
+                ranked = ranked.where(scores.c.lead_id.in_(ids))
             inner = ranked.subquery()
             stmt = select(*[_stored(inner.c[name]) for name in SCORE_FRAME])
             stmt = stmt.where(inner.c.rank == 1).order_by(inner.c.scored_at, inner.c.score_id)
         else:
             stmt = _window(select(*map(_stored, cols)), scores.c.scored_at, since, until)
+            if ids is not None:
+                stmt = stmt.where(scores.c.lead_id.in_(ids))
             stmt = stmt.order_by(scores.c.scored_at, scores.c.score_id)
         return _frame(self._read(stmt), SCORE_FRAME)
 

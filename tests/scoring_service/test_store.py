@@ -212,6 +212,12 @@ def test_scores_latest_only(store: Store) -> None:
     store.add_scores([score("L1", T0 + 2 * day, 10.0)])
     assert store.read_scores().set_index("lead_id").loc["L1", "score"] == 10.0
 
+    # One lead's scores, as the service reads them.
+    one = store.read_scores(lead_ids=["L0"])
+    assert one["lead_id"].tolist() == ["L0"] and one["score"].tolist() == [80.0]
+    assert store.read_scores(latest_only=False, lead_ids=["L0"])["score"].tolist() == [40.0, 80.0]
+    assert store.read_scores(lead_ids=["nope"]).empty
+
 
 def test_policy_versions(store: Store) -> None:
     assert store.latest_policy() is None

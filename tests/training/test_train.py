@@ -108,11 +108,21 @@ def test_ipw_comparison_beats_naive(result) -> None:
         )
 
 
+_BY_KIND: dict = {}
+
+
+def _bundle_of_kind(contract, demo_data, kind):  # noqa: ANN001, ANN202
+    if kind not in _BY_KIND:
+        data, _ = demo_data
+        res = train_bundle(data, contract.feature_set, policy=contract.policy, candidates=(kind,))
+        _BY_KIND[kind] = res.bundle
+    return _BY_KIND[kind]
+
+
 @pytest.mark.parametrize("kind", CANDIDATES)
 def test_explanations_are_exact(contract, demo_data, kind) -> None:
     data, _ = demo_data
-    res = train_bundle(data, contract.feature_set, policy=contract.policy, candidates=(kind,))
-    b = res.bundle
+    b = _bundle_of_kind(contract, demo_data, kind)
     X = b.featurizer.transform(data.leads.iloc[:200])
     for head, h in b.heads.items():
         base, contrib, _ = (
@@ -124,6 +134,47 @@ def test_explanations_are_exact(contract, demo_data, kind) -> None:
         assert list(contrib.columns) == [f.name for f in contract.feature_set.features]
         base_score, _, points = b.explain_features(X, head=head)
         np.testing.assert_allclose(base_score + points.sum(axis=1), 100 * h.proba(X), atol=1e-6)
+
+
+@pytest.mark.parametrize("kind", CANDIDATES)
+def test_serving_fast_path_matches_sklearn_and_shap(contract, demo_data, kind) -> None:
+    """The array fast path (design matrix, margin, linear SHAP, reasons) changes no number."""
+    import shap
+
+    data, _ = demo_data
+    b = _bundle_of_kind(contract, demo_data, kind)
+    typed = data.leads.iloc[:300].reset_index(drop=True)
+    X = b.featurizer.transform(typed)
+    feats, Xts, frame = b.designs(typed)
+    pd.testing.assert_frame_equal(frame(), X, check_exact=True)
+    for name, h in b.heads.items():
+        prep = np.asarray(h.pipeline.named_steps["prep"].transform(X), dtype=float)
+        assert h._fast() is not None and h.__dict__.get("_checked")
+        np.testing.assert_array_equal(Xts[name], prep)
+        np.testing.assert_array_equal(h.margin_design(Xts[name]), h.margin(X))
+        base, contrib = h.explainer.explain_design(h.pipeline, Xts[name])
+        ref = h.explainer.explain(h.pipeline, X)[1]
+        np.testing.assert_array_equal(contrib, ref.to_numpy())
+        if kind != "hgb":  # the direct linear formula is shap.LinearExplainer's, to 1e-9
+            ex = shap.LinearExplainer(
+                h.pipeline.named_steps["clf"], shap.maskers.Independent(h.explainer.background)
+            )
+            values = np.asarray(ex.shap_values(prep), dtype=float)
+            cols = np.asarray(h.explainer.column_features)
+            for j, feat in enumerate(h.explainer.features):
+                np.testing.assert_allclose(
+                    contrib[:, j], values[:, cols == feat].sum(axis=1), rtol=0, atol=1e-9
+                )
+            assert abs(base - float(np.ravel(ex.expected_value)[-1])) < 1e-9
+    out = b.predict_designs(Xts)
+    ref_pred = b.predict_features(X)
+    for col in ref_pred.columns:
+        np.testing.assert_array_equal(out[col], ref_pred[col].to_numpy())
+    assert b.reasons_design(typed, feats, Xts[b.score_head]) == b.reasons(typed, X)
+    one = score_leads(b, typed.iloc[[7]].reset_index(drop=True), contract.policy)
+    many = score_leads(b, typed, contract.policy)
+    assert one["reasons"].iloc[0] == many["reasons"].iloc[7]
+    np.testing.assert_allclose(one["score"].iloc[0], many["score"].iloc[7], rtol=0, atol=1e-9)
 
 
 def test_score_leads_applies_the_policy(contract, result, demo_data) -> None:

@@ -1,0 +1,223 @@
+"""Shared helpers of the serving benchmarks: a trained champion, servers, clients, percentiles.
+
+Threads: every benchmark pins BLAS/OpenMP to one thread (OMP_NUM_THREADS, OPENBLAS_NUM_THREADS,
+MKL_NUM_THREADS = 1 in this process and in every server it starts, plus threadpoolctl in this
+process), so that the parallelism measured is the one of the server workers. Call
+``pin_threads()`` before importing numpy.
+
+Work folder (``--workdir``, default /tmp/handoff-bench): if it holds no champion yet, the helpers
+run ``handoff demo-data && handoff train`` there (about 20 s) and ``handoff demo-data --out csv``
+for leads to send. Servers listen on 127.0.0.1 only and are stopped (their own process group)
+when the benchmark ends.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+BIN = Path(sys.executable).parent
+API_KEY = "dev-admin-key"
+DEFAULT_WORKDIR = Path("/tmp/handoff-bench")
+
+
+def pin_threads() -> str:
+    """One BLAS/OpenMP thread here and in every child; returns the line to print."""
+    for var in THREAD_VARS:
+        os.environ[var] = "1"
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
+    return "threads: " + ", ".join(f"{v}=1" for v in THREAD_VARS) + " (+ threadpoolctl limit 1)"
+
+
+def ensure_champion(workdir: Path, *, csv_leads: int = 10_000) -> Path:
+    """A folder with a trained champion (mlruns/mlflow.db) and demo leads (csv/leads.csv)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    handoff = str(BIN / "handoff")
+    env = {**os.environ, "PATH": f"{BIN}:{os.environ.get('PATH', '')}"}
+    env.pop("MLFLOW_TRACKING_URI", None)
+    env["HANDOFF_DATABASE_URL"] = f"sqlite:///{workdir}/data/handoff.db"
+    if not (workdir / "mlruns" / "mlflow.db").exists():
+        print(f"[setup] training a champion in {workdir} ...", flush=True)
+        for cmd in ([handoff, "demo-data"], [handoff, "train"]):
+            subprocess.run(cmd, cwd=workdir, env=env, check=True, stdout=subprocess.DEVNULL)
+    if not (workdir / "csv" / "leads.csv").exists():
+        subprocess.run(
+            [handoff, "demo-data", "--out", "csv", "--leads", str(csv_leads)],
+            cwd=workdir,
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+    return workdir
+
+
+def tracking_uri(workdir: Path) -> str:
+    return f"sqlite:///{workdir}/mlruns/mlflow.db"
+
+
+def load_champion(workdir: Path) -> Any:
+    import mlflow
+
+    uri = tracking_uri(workdir)
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    from training.register import load_bundle
+
+    return load_bundle("models:/lead-score@champion")
+
+
+def lead_records(workdir: Path, n: int | None = None) -> list[dict[str, Any]]:
+    """Leads as an API client sends them: JSON values, absent fields left out."""
+    import pandas as pd
+
+    frame = pd.read_csv(workdir / "csv" / "leads.csv", nrows=n)
+    out = []
+    for rec in json.loads(frame.to_json(orient="records")):
+        out.append({k: v for k, v in rec.items() if v is not None})
+    return out
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def server_env(workdir: Path) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "PATH": f"{BIN}:{os.environ.get('PATH', '')}",
+        "MLFLOW_TRACKING_URI": tracking_uri(workdir),
+        "HANDOFF_DEV": "1",
+        "HANDOFF_DATABASE_URL": f"sqlite:///{workdir}/bench.db",
+    }
+    for var in THREAD_VARS:
+        env[var] = "1"
+    return env
+
+
+@contextlib.contextmanager
+def server(cmd: list[str], workdir: Path, port: int, ready_path: str) -> Iterator[None]:
+    """Start a server in its own process group, wait until it answers, stop it afterwards."""
+    log = open(workdir / f"server-{port}.log", "w")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(
+        cmd,
+        cwd=workdir,
+        env=server_env(workdir),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"server exited ({proc.returncode}); see {log.name}")
+            try:
+                c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+                c.request("GET", ready_path)
+                if c.getresponse().status < 500:
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"server on port {port} not ready after 120 s; see {log.name}")
+            time.sleep(0.3)
+        yield
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        log.close()
+
+
+def api_server(workdir: Path, port: int, workers: int) -> contextlib.AbstractContextManager:
+    cmd = [str(BIN / "handoff"), "serve", "--workers", str(workers), "--port", str(port)]
+    return server(cmd, workdir, port, "/readyz")
+
+
+def mlflow_server(workdir: Path, port: int, workers: int) -> contextlib.AbstractContextManager:
+    cmd = [
+        str(BIN / "mlflow"),
+        "models",
+        "serve",
+        "-m",
+        "models:/lead-score@champion",
+        "--env-manager",
+        "local",
+        "-h",
+        "127.0.0.1",
+        "-p",
+        str(port),
+        "-w",
+        str(workers),
+    ]
+    return server(cmd, workdir, port, "/ping")
+
+
+class Client:
+    """One keep-alive HTTP/1.1 connection; ``post`` returns (status, body bytes)."""
+
+    def __init__(self, port: int, headers: dict[str, str] | None = None) -> None:
+        self.port = port
+        self.headers = {"Content-Type": "application/json", **(headers or {})}
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+
+    def post(self, path: str, body: bytes) -> tuple[int, bytes]:
+        try:
+            self.conn.request("POST", path, body=body, headers=self.headers)
+            resp = self.conn.getresponse()
+        except (http.client.HTTPException, OSError):
+            self.conn.close()
+            self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
+            self.conn.request("POST", path, body=body, headers=self.headers)
+            resp = self.conn.getresponse()
+        return resp.status, resp.read()
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def pct(values: list[float], q: float) -> float:
+    import numpy as np
+
+    return float(np.percentile(np.asarray(values, dtype=float), q))
+
+
+def table(headers: list[str], rows: list[list[Any]]) -> str:
+    cells = [[str(h) for h in headers]] + [[_fmt(c) for c in r] for r in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    lines = []
+    for j, r in enumerate(cells):
+        lines.append(
+            "  ".join(
+                c.rjust(w) if i else c.ljust(w)
+                for i, (c, w) in enumerate(zip(r, widths, strict=True))
+            )
+        )
+        if j == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:,.3f}" if abs(v) < 100 else f"{v:,.0f}"
+    return str(v)
