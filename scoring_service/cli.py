@@ -108,6 +108,9 @@ def serve(
         console.print("dev mode: API key 'dev-admin-key' has every scope (never use in production)")
     uvicorn.run(
         "scoring_service.main:create_app",
+        # keep idle connections longer than a busy client's pause between requests: with the
+        # default 5 s, a pooled connection could be closed just as a client reused it (reset)
+        timeout_keep_alive=30,
         factory=True,
         host=host,
         port=port,
