@@ -164,6 +164,25 @@ def _scored(row: pd.Series, version: int, loaded: Loaded) -> LeadScored:
     )
 
 
+def _from_stored(s: pd.Series) -> LeadScored:
+    """A LeadScored from a row of ``Store.read_scores``: the answer as it was given."""
+    due = s["due_at"]
+    return LeadScored(
+        lead_id=str(s["lead_id"]),
+        score=round(float(s["score"]), 2),
+        probability=_num(s["probability"]),
+        acceptance_probability=_num(s["acceptance_probability"]),
+        tier=s["tier"],
+        handoff=bool(s["handoff"]),
+        excluded=s["excluded_reason"],
+        due_at=None if pd.isna(due) else due.to_pydatetime(),
+        policy_version=int(s["policy_version"]),
+        model_version=str(s["model_version"]),
+        feature_set_version=str(s["feature_set_version"]),
+        reasons=s["reasons"] or [],
+    )
+
+
 def _num(v: Any) -> float | None:
     return None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
 
@@ -321,22 +340,8 @@ def _existing(
     mine = state.store.read_scores(latest_only=True, lead_ids=[existing["lead_id"]])
     if mine.empty:
         raise HTTPException(409, detail=f"lead_id '{existing['lead_id']}' exists without a score")
-    s = mine.iloc[-1]
     response.status_code = 200
-    return LeadScored(
-        lead_id=existing["lead_id"],
-        score=round(float(s["score"]), 2),
-        probability=_num(s["probability"]),
-        acceptance_probability=_num(s["acceptance_probability"]),
-        tier=s["tier"],
-        handoff=bool(s["handoff"]),
-        excluded=s["excluded_reason"],
-        due_at=None if pd.isna(s["due_at"]) else s["due_at"].to_pydatetime(),
-        policy_version=int(s["policy_version"]),
-        model_version=str(s["model_version"]),
-        feature_set_version=str(s["feature_set_version"]),
-        reasons=s["reasons"] or [],
-    )
+    return _from_stored(mine.iloc[-1])
 
 
 @router.get(
@@ -353,20 +358,7 @@ def get_lead(lead_id: str, state: StateDep, _key: ScoreKey) -> LeadDetail:
     if not s.empty:
         r = s.iloc[-1]
         due = r["due_at"]
-        score = LeadScored(
-            lead_id=lead_id,
-            score=round(float(r["score"]), 2),
-            probability=_num(r["probability"]),
-            acceptance_probability=_num(r["acceptance_probability"]),
-            tier=r["tier"],
-            handoff=bool(r["handoff"]),
-            excluded=r["excluded_reason"],
-            due_at=None if pd.isna(due) else due.to_pydatetime(),
-            policy_version=int(r["policy_version"]),
-            model_version=str(r["model_version"]),
-            feature_set_version=str(r["feature_set_version"]),
-            reasons=r["reasons"] or [],
-        )
+        score = _from_stored(r)
     contacts = events.loc[events["type"] == "contact_attempt", "occurred_at"]
     first = contacts.min() if len(contacts) else pd.NaT
     version, policy = state.policy(_fields_or_default(state))

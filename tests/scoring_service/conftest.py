@@ -21,6 +21,17 @@ from sqlalchemy.engine import URL, make_url
 from scoring_service.store import Store
 
 PG_URL_ENV = "HANDOFF_TEST_POSTGRES_URL"
+# The required lead fields of the default contract: the smallest valid API body.
+MIN_LEAD = {
+    "created_at": "2026-11-20T16:00:00+01:00",
+    "source": "demo_request",
+    "sector": "manufacturing",
+    "employee_band": "50-249",
+    "country": "FR",
+    "email_domain_type": "corporate",
+    "job_function": "finance",
+    "seniority": "c_level",
+}
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 

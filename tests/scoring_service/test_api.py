@@ -10,20 +10,15 @@ import pytest
 from fastapi.testclient import TestClient
 
 from scoring_service.config import DEV_KEY, Settings
-from tests.scoring_service.conftest import BACKENDS, fresh_postgres_database, sqlite_url
+from tests.scoring_service.conftest import (
+    BACKENDS,
+    MIN_LEAD,
+    fresh_postgres_database,
+    sqlite_url,
+)
 
 ADMIN = {"X-API-Key": DEV_KEY}
-LEAD = {
-    "lead_id": "API-1",
-    "created_at": "2026-11-20T16:00:00+01:00",
-    "source": "demo_request",
-    "sector": "manufacturing",
-    "employee_band": "50-249",
-    "country": "FR",
-    "email_domain_type": "corporate",
-    "job_function": "finance",
-    "seniority": "c_level",
-}
+LEAD = {"lead_id": "API-1", **MIN_LEAD}
 
 
 @pytest.fixture(params=BACKENDS)

@@ -31,22 +31,17 @@ from schemathesis.checks import not_a_server_error
 
 from scoring_service.config import DEV_KEY, Settings
 from scoring_service.store import Store
-from tests.scoring_service.conftest import BACKENDS, fresh_postgres_database, sqlite_url
+from tests.scoring_service.conftest import (
+    BACKENDS,
+    MIN_LEAD,
+    fresh_postgres_database,
+    sqlite_url,
+)
 
 pytestmark = pytest.mark.slow
 
 ADMIN = {"X-API-Key": DEV_KEY}
-LEAD = {
-    "lead_id": "ROB-1",
-    "created_at": "2026-11-20T16:00:00+01:00",
-    "source": "demo_request",
-    "sector": "manufacturing",
-    "employee_band": "50-249",
-    "country": "FR",
-    "email_domain_type": "corporate",
-    "job_function": "finance",
-    "seniority": "c_level",
-}
+LEAD = {"lead_id": "ROB-1", **MIN_LEAD}
 SEED_LEAD = "SEED-1"
 EVENTS_PATH = "/v1/leads/{lead_id}/events"
 
