@@ -20,15 +20,19 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
-## run: demo history if the store is empty, a trained champion if none, then the API (Ctrl-C stops)
+## run: demo history if the store is empty, a trained champion if none, then the API and the
+## dashboard; prints both URLs, Ctrl-C stops everything
 run: $(STAMP)
 	$(BIN)/handoff db-upgrade
 	$(BIN)/handoff demo-data --if-empty
 	$(BIN)/handoff train --if-no-champion
-	HANDOFF_DEV=1 $(BIN)/handoff serve --workers 2
+	HANDOFF_DEV=1 $(BIN)/handoff up --workers 2
 
 ## test: the whole suite (store tests also run on PostgreSQL when HANDOFF_TEST_POSTGRES_URL is set)
 test: $(STAMP)
+	@command -v chromium >/dev/null || [ "$$(id -u)" != 0 ] || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || \
+	  echo "Debian's chromium is not installed: the dashboard's browser test will be skipped"
 	$(BIN)/python -m pytest -n 2 -q
 
 lint: $(STAMP)

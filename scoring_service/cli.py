@@ -119,6 +119,54 @@ def serve(
     )
 
 
+@app.command("dashboard")
+def dashboard(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port.")] = 8501,
+) -> None:
+    """Start the dashboard (Streamlit). It reads the store and MLflow, and saves policies
+    through the API at HANDOFF_API_URL (default http://127.0.0.1:8000)."""
+    import subprocess
+
+    from scoring_service.supervisor import streamlit_argv
+
+    console.print(f"dashboard: http://{host}:{port}")
+    raise SystemExit(subprocess.call(streamlit_argv(host, port)))
+
+
+@app.command("up")
+def up(
+    host: Annotated[str, typer.Option(help="Interface both listen on.")] = "127.0.0.1",
+    api_port: Annotated[int, typer.Option(min=1, max=65535, help="API port.")] = 8000,
+    dashboard_port: Annotated[int, typer.Option(min=1, max=65535, help="Dashboard port.")] = 8501,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="API worker processes.")] = 2,
+) -> None:
+    """Start the API and the dashboard together, print both URLs; Ctrl-C stops both."""
+    import os
+
+    from scoring_service.supervisor import Child, run, streamlit_argv
+
+    if api_port == dashboard_port:
+        raise typer.BadParameter("--api-port and --dashboard-port must differ")
+    os.environ.setdefault("HANDOFF_API_URL", f"http://{host}:{api_port}")
+    handoff = [sys.executable, "-m", "scoring_service.cli"]
+    children = [
+        Child(
+            "API",
+            [*handoff, "serve", "--host", host, "--port", str(api_port), "--workers", str(workers)],
+            f"http://{host}:{api_port}/healthz",
+            f"http://{host}:{api_port}/docs",
+        ),
+        Child(
+            "dashboard",
+            streamlit_argv(host, dashboard_port),
+            f"http://{host}:{dashboard_port}/_stcore/health",
+            f"http://{host}:{dashboard_port}",
+        ),
+    ]
+    raise SystemExit(run(children, say=console.print))
+
+
 @app.command("db-upgrade")
 def db_upgrade(
     database_url: Annotated[

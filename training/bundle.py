@@ -202,23 +202,24 @@ class LeadScoreBundle:
         names = h.explainer.features
         raw_cols: dict[str, Any] = {}
         order_all = np.argsort(-np.abs(points), axis=1, kind="stable")[:, :top]
+        # the chosen contributions as Python floats, taken row-wise in one numpy call each
+        points_top = np.take_along_axis(points, order_all, axis=1).tolist()
+        margin_top = np.take_along_axis(contrib, order_all, axis=1).tolist()
         out = []
-        for i in range(len(points)):
+        for i, ks in enumerate(order_all.tolist()):
             items = []
-            prow, crow = points[i], contrib[i]
-            for k in order_all[i].tolist():
+            for k, pts, mar in zip(ks, points_top[i], margin_top[i], strict=True):
                 feat = names[k]
                 src = source[feat]
                 if src not in raw_cols:
                     raw_cols[src] = typed[src].array
                 value = _shown_value(raw_cols[src][i], shown[feat](i))
-                pts = float(prow[k])
                 items.append(
                     {
                         "feature": feat,
                         "value": value,
                         "points": round(pts, 2),
-                        "margin": float(crow[k]),
+                        "margin": mar,
                         "label": f"{desc[feat]}: {value} {pts:+.0f} pts",
                     }
                 )

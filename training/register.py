@@ -140,10 +140,17 @@ def load_bundle(uri: str) -> LeadScoreBundle:
 
 
 def promote(version: int, *, tags: dict[str, str]) -> None:
-    """Move the champion alias to ``version`` and record why on the version."""
+    """Move the champion alias to ``version`` and record why and when on the version.
+
+    ``promoted_at`` is what the dashboard's champion history is built from: the alias itself
+    keeps no history.
+    """
+    from datetime import UTC, datetime
+
     from mlflow import MlflowClient
 
     client = MlflowClient()
     client.set_registered_model_alias(MODEL_NAME, CHAMPION, str(version))
+    tags = {"promoted_at": datetime.now(UTC).isoformat(timespec="seconds"), **tags}
     for k, v in tags.items():
         client.set_model_version_tag(MODEL_NAME, str(version), k, v)

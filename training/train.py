@@ -180,8 +180,12 @@ def train_bundle(
             ids = leads[fields.id_field].iloc[idx[te]]
             for col in _truth_columns(head):
                 if col in gt.columns:
-                    truth = gt.loc[ids, col].to_numpy(dtype=float)
-                    truth_auc[col] = float(ev.classification_metrics(y[te], truth)["roc_auc"])
+                    # leads imported beside the demo history have no ground truth: left out
+                    truth = gt[col].reindex(ids).to_numpy(dtype=float)
+                    known = ~np.isnan(truth)
+                    if known.any():
+                        metrics = ev.classification_metrics(y[te][known], truth[known])
+                        truth_auc[col] = float(metrics["roc_auc"])
         cut = pd.DataFrame()  # filled once every head is trained (the score head may come later)
         seg_te = segs.iloc[idx[te]].reset_index(drop=True)
         seg = pd.concat(
@@ -315,13 +319,16 @@ def ipw_comparison(
     with the true probabilities on *every* eligible lead of the test months, including the
     ones the old scorecard never handed off, because a score is served for all new leads.
     """
-    gt = ground_truth.set_index("lead_id").loc[lead_ids.to_numpy()].reset_index(drop=True)
+    # leads without ground truth (imported beside the demo history) are never a target
+    gt = ground_truth.set_index("lead_id").reindex(lead_ids.to_numpy()).reset_index(drop=True)
+    has_truth = gt["handed_off"].notna().to_numpy()
+    gt["handed_off"] = gt["handed_off"].eq(True)
     labels = data.labels
     created = pd.to_datetime(data.created_at, utc=True).reset_index(drop=True)
     test_from = created.max() - pd.DateOffset(months=3)
     train_rows = (created <= test_from - pd.DateOffset(months=3)).to_numpy()
     eligible = (gt["propensity"] > 0) | ~gt["handed_off"] & gt.get("edge_case").isna()
-    target = (created > test_from).to_numpy() & eligible.to_numpy()
+    target = (created > test_from).to_numpy() & eligible.to_numpy() & has_truth
     rows = []
     for head, model in heads.items():
         truth_col = "p_accept" if head == "accepted" else "p_opportunity_intrinsic"

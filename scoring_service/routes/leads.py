@@ -10,8 +10,11 @@ from typing import Annotated, Any
 
 import numpy as np
 import pandas as pd
+import pydantic_core
 from fastapi import APIRouter, Body, HTTPException, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
+from pydantic import TypeAdapter
 
 from feature_defs.errors import ContractError
 from feature_defs.sla import sla_states
@@ -21,9 +24,10 @@ from scoring_service.served_model import Loaded
 from scoring_service.store import StoreError
 from scoring_service.store.store import fields_hash
 from scoring_service.store.tables import leads as leads_table
-from training.score import score_leads
+from training.score import coerce_records, score_columns
 
 router = APIRouter(prefix="/v1", tags=["leads"])
+_LEAD_SCORED = TypeAdapter(LeadScored)  # what FastAPI serialises a LeadScored response with
 LeadBody = Annotated[
     dict[str, Any],
     Body(description="the lead's declared fields (see GET /v1/policy and the lead-fields YAML)"),
@@ -60,6 +64,15 @@ def _prescreen(rec: dict[str, Any], fields, where: tuple) -> list[dict[str, Any]
     """Values the field coercion cannot judge: nested JSON, NUL characters, unbounded numbers."""
     problems = []
     for name, value in rec.items():
+        t = type(value)
+        if (
+            t is float
+            or t is bool
+            or value is None
+            or (t is str and "\x00" not in value)
+            or (t is int and -(2**63) <= value <= 2**63)
+        ) and "\x00" not in name:
+            continue  # the usual value: none of the rules below can refuse it
         if "\x00" in name:
             problems.append(_problem(where, name, "field names must not contain NUL", None))
             continue
@@ -103,10 +116,8 @@ def _typed(records: list[dict[str, Any]], loaded: Loaded, loc: tuple) -> pd.Data
         problems += _prescreen(rec, fields, _where(loc, i, n))
     if problems:
         raise RequestValidationError(problems)
-    # an explicit index: records of empty objects still make one row each (and fail as such)
-    frame = pd.DataFrame.from_records(records, index=pd.RangeIndex(n)) if n else pd.DataFrame()
     try:
-        typed = fields.coerce(frame)
+        typed = coerce_records(fields, records)
     except ContractError as err:
         errors = []
         for d in err.details or [{"row": None, "field": None, "rule": str(err), "value": None}]:
@@ -114,15 +125,38 @@ def _typed(records: list[dict[str, Any]], loaded: Loaded, loc: tuple) -> pd.Data
         raise RequestValidationError(errors) from None
     except (OverflowError, ValueError) as exc:  # extreme date-times the coercion cannot convert
         raise RequestValidationError(_unreadable(records, fields, loc, exc)) from None
-    for f in fields:
-        if f.dtype != "datetime" or f.name not in typed:
+    for name in [f.name for f in fields if f.dtype == "datetime"]:
+        if name not in typed:
             continue
-        for i, ts in enumerate(typed[f.name]):
-            if not pd.isna(ts) and not in_time_window(ts.to_pydatetime()):
-                problems.append(_problem(_where(loc, i, n), f.name, TIME_RULE, records[i][f.name]))
+        for i in _outside_time_window(typed[name]):
+            problems.append(_problem(_where(loc, i, n), name, TIME_RULE, records[i][name]))
     if problems:
         raise RequestValidationError(problems)
     return typed
+
+
+_WINDOW_NS = (pd.Timestamp(EARLIEST).value, pd.Timestamp(LATEST).value)
+_UTC_NS = pd.DatetimeTZDtype("ns", "UTC")  # the dtype FieldSet.coerce gives date-times
+_NAT = np.iinfo(np.int64).min  # NaT in asi8
+
+
+def _outside_time_window(col: pd.Series) -> list[int]:
+    """Rows whose date-time lies outside [EARLIEST, LATEST): ``in_time_window`` on each value.
+
+    A coerced column is tz-aware datetime64[ns] (pandas' range, 1677-2262), so the test is two
+    integer comparisons per row. Both bounds are whole seconds, so the nanoseconds that
+    ``to_pydatetime`` would drop never move a value across one of them.
+    """
+    if col.dtype != _UTC_NS:
+        return [
+            i
+            for i, ts in enumerate(col)
+            if not pd.isna(ts) and not in_time_window(ts.to_pydatetime())
+        ]
+    ns = col.array.asi8
+    lo, hi = _WINDOW_NS
+    bad = (ns != _NAT) & ((ns < lo) | (ns >= hi))
+    return np.flatnonzero(bad).tolist()
 
 
 def _unreadable(records: list[dict], fields, loc: tuple, exc: Exception) -> list[dict]:  # noqa: ANN001
@@ -146,6 +180,9 @@ def _unreadable(records: list[dict], fields, loc: tuple, exc: Exception) -> list
 
 
 def _scored(row: pd.Series, version: int, loaded: Loaded) -> LeadScored:
+    """The response model of a ``score_leads`` row: the general definition of a response, which
+    the routes write directly as JSON from ``score_columns`` (``_results``); tests compare
+    the bytes of the two."""
     reasons = row["reasons"]
     due = row["due_at"]
     return LeadScored(
@@ -187,16 +224,98 @@ def _num(v: Any) -> float | None:
     return None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
 
 
-def _score(state: StateDep, loaded: Loaded, typed: pd.DataFrame) -> tuple[int, pd.DataFrame]:
+def _score(state: StateDep, loaded: Loaded, typed: pd.DataFrame) -> tuple[int, dict[str, Any]]:
     version, policy = state.policy(loaded.bundle.fields)
-    return version, score_leads(loaded.bundle, typed, policy, top=3)
+    return version, score_columns(loaded.bundle, typed, policy, top=3)
+
+
+async def _score_on_loop(
+    state: StateDep, loaded: Loaded, typed: pd.DataFrame
+) -> tuple[int, dict[str, Any]]:
+    """``_score`` from the event loop: the policy from ``policy_at_once``, or from the thread
+    pool whenever finding it could wait on the store."""
+    found = state.policy_at_once()
+    if found is None:
+        found = await run_in_threadpool(state.policy, loaded.bundle.fields)
+    version, policy = found
+    return version, score_columns(loaded.bundle, typed, policy, top=3)
+
+
+def _results(cols: dict[str, Any], version: int, loaded: Loaded) -> list[dict[str, Any]]:
+    """Each lead's ``LeadScored`` as a plain dict: the values ``_scored`` gives the model, in
+    the model's field order, so ``pydantic_core.to_json`` writes the very bytes FastAPI writes
+    for the model (``TypeAdapter(LeadScored).dump_json``); tests compare the two."""
+    n = len(cols["lead_id"])
+    lead_ids = [str(x) for x in cols["lead_id"]]
+    scores = cols["score"].tolist()
+    p_opp = _nums(cols.get("p_opportunity"), n)
+    p_acc = _nums(cols.get("p_accepted"), n)
+    tiers = cols["tier"].tolist()
+    handoff = cols["handoff"].tolist()
+    excluded = cols["excluded"].tolist()
+    due = [None if pd.isna(d) else pd.Timestamp(d).to_pydatetime() for d in cols["due_at"]]
+    model_version = loaded.version
+    fs_version = loaded.bundle.feature_set_key
+    out = []
+    for i in range(n):
+        out.append(
+            {
+                "lead_id": lead_ids[i],
+                "score": round(float(scores[i]), 2),
+                "probability": p_opp[i],
+                "acceptance_probability": p_acc[i],
+                "tier": tiers[i],
+                "handoff": bool(handoff[i]),
+                "excluded": excluded[i],
+                "due_at": due[i],
+                "policy_version": version,
+                "model_version": model_version,
+                "feature_set_version": fs_version,
+                "reasons": [
+                    {
+                        "feature": r["feature"],
+                        "value": r["value"],
+                        "points": float(r["points"]),
+                        "label": r["label"],
+                    }
+                    for r in cols["reasons"][i]
+                ],
+            }
+        )
+    return out
+
+
+def _nums(values: Any, n: int) -> list[float | None]:
+    """``_num`` of each value of a probability column (None for a column that is absent)."""
+    if values is None:
+        return [None] * n
+    return [_num(v) for v in np.asarray(values, dtype=float).tolist()]
+
+
+def _json(content: Any, status_code: int = 200) -> Response:
+    """A JSON response from plain values (see ``_results``), serialised once, in Rust."""
+    return Response(
+        pydantic_core.to_json(content), status_code=status_code, media_type="application/json"
+    )
+
+
+def _checked(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The response model's one rule a plain dict could break: 0 <= score <= 100."""
+    for item in items:
+        if not 0 <= item["score"] <= 100:  # NaN too: let the model raise its 500 as before
+            LeadScored.model_validate(item)
+    return items
 
 
 @router.post("/score", response_model=LeadScored, summary="Score a lead without storing it")
-def score_one(state: StateDep, model: ModelDep, _key: ScoreKey, body: LeadBody) -> LeadScored:
+async def score_one(state: StateDep, model: ModelDep, _key: ScoreKey, body: LeadBody) -> Response:
+    # On the event loop, not in the thread pool: a few milliseconds of CPU and no I/O that can
+    # wait (see _score_on_loop), which saves the thread hop of a ``def`` route (a wake-up of
+    # another thread each way, slow on a busy machine). The batch route stays ``def``: a
+    # 10,000-lead batch must not hold the loop for a second.
     typed = _typed([body], model, ("body",))
-    version, result = _score(state, model, typed)
-    return _scored(result.iloc[0], version, model)
+    version, cols = await _score_on_loop(state, model, typed)
+    return _json(_checked(_results(cols, version, model))[0])
 
 
 @router.post(
@@ -204,7 +323,7 @@ def score_one(state: StateDep, model: ModelDep, _key: ScoreKey, body: LeadBody) 
     response_model=BatchScored,
     summary="Score up to HANDOFF_MAX_BATCH leads without storing them",
 )
-def score_batch(state: StateDep, model: ModelDep, _key: ScoreKey, body: BatchIn) -> BatchScored:
+def score_batch(state: StateDep, model: ModelDep, _key: ScoreKey, body: BatchIn) -> Response:
     if len(body.leads) > state.settings.max_batch:
         raise HTTPException(
             413,
@@ -212,8 +331,8 @@ def score_batch(state: StateDep, model: ModelDep, _key: ScoreKey, body: BatchIn)
             f"(got {len(body.leads)})",
         )
     typed = _typed(body.leads, model, ("body", "leads"))
-    version, result = _score(state, model, typed)
-    return BatchScored(results=[_scored(r, version, model) for _, r in result.iterrows()])
+    version, cols = _score(state, model, typed)
+    return _json({"results": _checked(_results(cols, version, model))})
 
 
 @router.post(
@@ -226,13 +345,7 @@ def score_batch(state: StateDep, model: ModelDep, _key: ScoreKey, body: BatchIn)
     },
     summary="Score a new lead, apply the SLA, store it (idempotent on lead_id)",
 )
-def create_lead(
-    state: StateDep,
-    model: ModelDep,
-    _key: ScoreKey,
-    response: Response,
-    body: LeadBody,
-) -> LeadScored:
+def create_lead(state: StateDep, model: ModelDep, _key: ScoreKey, body: LeadBody) -> Response:
     typed = _typed([body], model, ("body",))
     fields = model.bundle.fields
     lead_id = str(typed[fields.id_field].iloc[0])
@@ -246,33 +359,36 @@ def create_lead(
     record = _stored_fields(typed, fields)
     existing = state.store.get_lead(lead_id)
     if existing is not None:
-        return _existing(state, model, existing, record, typed, response)
-    version, result = _score(state, model, typed)
-    row = result.iloc[0]
+        return _existing(state, existing, record)
+    version, cols = _score(state, model, typed)
+    item = _checked(_results(cols, version, model))[0]
+    score = float(cols["score"][0])
+    handoff = bool(cols["handoff"][0])
+    due = cols["due_at"][0]
     score_row = {
         "lead_id": lead_id,
         "scored_at": pd.Timestamp.now(tz="UTC"),
-        "score": float(row["score"]),
-        "probability": _num(row.get("p_opportunity")),
-        "acceptance_probability": _num(row.get("p_accepted")),
-        "tier": row["tier"],
-        "handoff": bool(row["handoff"]),
-        "excluded_reason": row["excluded"],
-        "due_at": None if pd.isna(row["due_at"]) else row["due_at"],
+        "score": score,
+        "probability": item["probability"],
+        "acceptance_probability": item["acceptance_probability"],
+        "tier": item["tier"],
+        "handoff": handoff,
+        "excluded_reason": item["excluded"],
+        "due_at": None if pd.isna(due) else due,
         "model_version": str(model.version),
         "policy_version": version,
         "feature_set_version": model.bundle.feature_set_key,
-        "reasons": json.loads(json.dumps(row["reasons"])),
+        "reasons": json.loads(json.dumps(cols["reasons"][0])),
     }
     events = []
-    if row["handoff"]:
+    if handoff:
         events.append(
             {
                 "event_id": _handoff_event_id(lead_id),
                 "lead_id": lead_id,
                 "type": "handed_off",
                 "occurred_at": pd.Timestamp.now(tz="UTC"),
-                "payload": {"exploration": False, "propensity": 1.0, "score": float(row["score"])},
+                "payload": {"exploration": False, "propensity": 1.0, "score": score},
             }
         )
     try:
@@ -288,8 +404,8 @@ def create_lead(
         again = state.store.get_lead(lead_id)
         if again is None:
             raise HTTPException(422, detail=str(exc)) from None
-        return _existing(state, model, again, record, typed, response)
-    return _scored(row, version, model)
+        return _existing(state, again, record)
+    return _json(item, 201)
 
 
 def _handoff_event_id(lead_id: str) -> str:
@@ -320,14 +436,7 @@ def _stored_fields(typed: pd.DataFrame, fields) -> dict[str, Any]:  # noqa: ANN0
     return out
 
 
-def _existing(
-    state: StateDep,
-    model: Loaded,
-    existing: dict,
-    record: dict,
-    typed: pd.DataFrame,
-    response: Response,
-) -> LeadScored:
+def _existing(state: StateDep, existing: dict, record: dict) -> Response:
     new_fields = {k: v for k, v in record.items() if k not in ("lead_id", "created_at")}
     created = record["created_at"]
     same = fields_hash(new_fields, created) == fields_hash(
@@ -340,8 +449,8 @@ def _existing(
     mine = state.store.read_scores(latest_only=True, lead_ids=[existing["lead_id"]])
     if mine.empty:
         raise HTTPException(409, detail=f"lead_id '{existing['lead_id']}' exists without a score")
-    response.status_code = 200
-    return _from_stored(mine.iloc[-1])
+    stored = _from_stored(mine.iloc[-1])
+    return Response(_LEAD_SCORED.dump_json(stored, by_alias=True), media_type="application/json")
 
 
 @router.get(

@@ -167,3 +167,82 @@ def test_route_team(contract) -> None:
         "smb",
         "smb",
     ]
+
+
+# ------------------------------------------------------------- fast condition path = pandas path
+
+
+def _edge_frame() -> pd.DataFrame:
+    """One column per dtype a condition meets, with missing values of every kind."""
+    when = pd.to_datetime(
+        ["2026-01-05T09:00Z", None, "2026-01-06T10:00Z", "2025-12-31T23:00Z", None, None, None]
+    )
+    return pd.DataFrame(
+        {
+            "obj": pd.Series(["a", None, "B c", np.nan, "", "x", "  "], dtype=object),
+            "num": [1.0, np.nan, 5.5, -2.0, 0.0, 100.0, np.inf],
+            "int": pd.array([1, None, 5, -2, 0, 100, 7], dtype="Int64"),
+            "flag": pd.array([True, None, False, True, False, None, True], dtype="boolean"),
+            "np_int": np.array([1, 0, 5, -2, 0, 100, 7], dtype=np.int64),
+            "np_bool": np.array([True, False, False, True, False, True, True]),
+            "when": when.tz_localize("UTC") if when.tz is None else when,
+            "mixed": pd.Series([1, "1", True, 1.0, None, "x", pd.NA], dtype=object),
+            "numstr": pd.Series(["12", "x", None, "3.5", " 4 ", "", "1e3"], dtype=object),
+        }
+    )
+
+
+def _conditions() -> list[dict]:
+    out: list[dict] = []
+    for f in [*_edge_frame().columns, "absent"]:
+        out += [
+            {"field": f, "is_missing": True},
+            {"field": f, "is_missing": False},
+            {"field": f, "in": ["a", "x", 1, True, None]},
+            {"field": f, "not_in": ["a", 5.5, 0, False]},
+            {"field": f, "equals": True},
+            {"field": f, "equals": 1},
+            {"field": f, "equals": "B c"},
+            {"field": f, "contains_any": ["a", "B", " "]},
+            {"field": f, "gte": 1},
+            {"field": f, "lte": 0},
+            {"field": f, "gt": -2},
+            {"field": f, "lt": 100},
+        ]
+    out.append({"all": [{"field": "obj", "in": ["a", "x"]}, {"field": "num", "gte": 0}]})
+    out.append({"any": [{"field": "flag", "equals": True}, {"field": "int", "lt": 0}]})
+    out.append({"field": "obj", "in": [["unhashable"], "a"]})  # the pandas path decides
+    return out
+
+
+def test_condition_fast_path_matches_the_pandas_definition(contract) -> None:
+    from feature_defs.conditions import Condition
+    from training.demo_history import generate
+
+    frames = [_edge_frame(), _edge_frame().iloc[[2]].reset_index(drop=True)]
+    h = generate(contract, seed=3, months=3, n_leads=600)
+    typed = contract.fields.coerce(h.leads)
+    frames += [typed, typed.iloc[[5]].reset_index(drop=True), typed.iloc[:0], h.leads]
+    pol = contract.policy
+    conditions = [Condition.model_validate(c) for c in _conditions()]
+    conditions += [r.when for r in pol.exclusions] + [r.when for r in pol.scorecard.rules]
+    conditions += [t.handles for t in pol.capacity.teams if t.handles is not None]
+    for frame in frames:
+        for cond in conditions:
+            if not cond.fields_used() <= {*frame.columns, "absent"} and frame is not h.leads:
+                continue
+            fast, ref = cond.evaluate(frame), cond.evaluate_general(frame)
+            assert fast.dtype == ref.dtype == bool and fast.shape == ref.shape
+            np.testing.assert_array_equal(fast, ref, err_msg=repr(cond))
+
+
+def test_exclusions_on_one_lead_match_the_batch(contract) -> None:
+    from training.demo_history import generate
+
+    h = generate(contract, seed=4, months=3, n_leads=600)
+    typed = contract.fields.coerce(h.leads)
+    many = exclusion_reasons(typed, contract.policy)
+    assert pd.Series(many).notna().any()  # the sample holds excluded leads
+    for i in range(0, len(typed), 37):
+        one = exclusion_reasons(typed.iloc[[i]].reset_index(drop=True), contract.policy)
+        assert list(one) == [many[i]]

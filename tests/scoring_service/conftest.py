@@ -81,42 +81,16 @@ def store(db_url: str) -> Iterator[Store]:
 
 
 @pytest.fixture(scope="module")
-def champion(tmp_path_factory) -> Iterator[str]:
+def champion(tmp_path_factory, champion_publisher) -> Iterator[str]:
     """A tracking URI whose registry has a trained, promoted lead-score champion."""
     from feature_defs.contract import load_contract
-    from training import register
-    from training.data import TrainingData
     from training.demo_history import generate
-    from training.labels import LabelSpec, build_labels
-    from training.train import train_bundle
 
-    d = tmp_path_factory.mktemp("mlflow")
-    uri = f"sqlite:///{d}/mlflow.db"
     old = os.environ.get("MLFLOW_TRACKING_URI")
-    os.environ["MLFLOW_TRACKING_URI"] = uri
     try:
         c = load_contract()
         h = generate(c, seed=21, months=12, n_leads=6000)
-        leads = c.fields.coerce(h.leads)
-        labels = build_labels(
-            h.leads[["lead_id", "created_at"]], h.events, LabelSpec.from_policy(c.policy)
-        ).reset_index(drop=True)
-        data = TrainingData(
-            leads=leads,
-            labels=labels,
-            heads=["accepted", "opportunity"],
-            created_at=leads["created_at"],
-            origin="test",
-        )
-        res = train_bundle(data, c.feature_set, policy=c.policy, candidates=("logreg_onehot",))
-        import mlflow
-
-        register.configure_tracking(d)
-        with mlflow.start_run():
-            mlflow.log_metrics(register.flatten_metrics(res))
-            _, version = register.log_model(res.bundle)
-        register.promote(version, tags={"gate.passed": "True"})
-        yield uri
+        yield champion_publisher(h, c, tmp_path_factory.mktemp("mlflow"))
     finally:
         if old is None:
             os.environ.pop("MLFLOW_TRACKING_URI", None)

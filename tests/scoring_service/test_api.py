@@ -287,3 +287,125 @@ def test_explanations_add_up_in_the_response(client) -> None:
         h.explainer.explain(h.pipeline, X)[0] + contrib.sum(axis=1), h.margin(X), atol=1e-6
     )
     assert base[0] + points.sum(axis=1).iloc[0] == pytest.approx(r["score"], abs=0.01)
+
+
+# ------------------------------------------- fast response paths = the general path, byte for byte
+
+
+def _general_bytes(client, leads: list[dict], *, batch: bool) -> bytes:
+    """The response as first written: a DataFrame from the records, coerce, score_leads, one
+    LeadScored model per row, serialised by pydantic as FastAPI serialises response models."""
+    from pydantic import TypeAdapter
+
+    from scoring_service.routes.leads import _scored
+    from scoring_service.schemas import BatchScored, LeadScored
+    from training.score import score_leads
+
+    state = client.app.state.handoff
+    loaded = state.model.current
+    version, policy = state.policy(loaded.bundle.fields)
+    frame = pd.DataFrame.from_records(leads, index=pd.RangeIndex(len(leads)))
+    rows = score_leads(loaded.bundle, loaded.bundle.fields.coerce(frame), policy, top=3)
+    models = [_scored(r, version, loaded) for _, r in rows.iterrows()]
+    if batch:
+        return TypeAdapter(BatchScored).dump_json(BatchScored(results=models))
+    return TypeAdapter(LeadScored).dump_json(models[0])
+
+
+def _varied_leads(n: int = 40) -> list[dict]:
+    """Leads across tiers, exclusions, sources, missing optional fields and odd times."""
+    import json
+
+    from feature_defs.contract import load_contract
+    from training.demo_history import generate
+
+    h = generate(load_contract(), seed=13, months=2, n_leads=400)
+    rows = json.loads(h.leads.head(n).to_json(orient="records", date_format="iso"))
+    out = [{k: v for k, v in r.items() if v is not None} for r in rows]
+    out += [
+        LEAD,
+        {**LEAD, "lead_id": "API-S", "seniority": "student"},
+        {**LEAD, "lead_id": "API-U", "country": "US"},
+        {**LEAD, "lead_id": "API-W", "created_at": "2026-11-21T11:00:00+01:00"},  # a Saturday
+        {**LEAD, "lead_id": "API-H", "created_at": "2026-12-24T17:00:00+01:00"},  # holiday next
+        {**LEAD, "lead_id": "API-P", "source": "partner_referral", "page_views": 40},
+    ]
+    return out
+
+
+def test_responses_are_the_general_paths_bytes(client) -> None:
+    leads = _varied_leads()
+    handed = tiers = 0
+    for lead in leads:
+        r = client.post("/v1/score", json=lead, headers=ADMIN)
+        assert r.status_code == 200
+        assert r.content == _general_bytes(client, [lead], batch=False), lead
+        handed += r.json()["handoff"]
+        tiers |= {"hot": 1, "warm": 2, "cold": 4}.get(r.json()["tier"], 0)
+    assert handed and tiers == 7  # every tier, and due times, were exercised
+    r = client.post("/v1/score/batch", json={"leads": leads[:50]}, headers=ADMIN)
+    assert r.status_code == 200
+    assert r.content == _general_bytes(client, leads[:50], batch=True)
+    assert r.headers["content-type"] == "application/json"
+    lead = {**leads[3], "lead_id": "API-BYTES"}
+    created = client.post("/v1/leads", json=lead, headers=ADMIN)
+    again = client.post("/v1/leads", json=lead, headers=ADMIN)
+    assert (created.status_code, again.status_code) == (201, 200)
+    assert created.content == again.content == _general_bytes(client, [lead], batch=False)
+
+
+def test_policy_version_check_is_cheap_and_never_stale(client) -> None:
+    from scoring_service.store import Store
+
+    state = client.app.state.handoff
+    fields = state.model.current.bundle.fields
+    assert client.post("/v1/score", json=LEAD, headers=ADMIN).json()["policy_version"] == 1
+    probe = state._probe
+    assert probe is not None  # the version is read on a connection of its own
+    assert state.latest_version() == state.latest_version_pooled() == 1
+    at_once = state.policy_at_once()
+    assert (at_once is not None) == (state.store.dialect == "sqlite")  # PostgreSQL: thread pool
+    # another worker (another process, here another Store) stores version 2: the next request
+    # of this one, single or batch, uses it
+    other = Store(state.store.url)
+    try:
+        body = other.latest_policy()["body"]
+        body["handoff_threshold"] = 0.0
+        body["tiers"][-1]["min_score"] = 0.0
+        other.add_policy_version(body, author="ops", comment="elsewhere", name="x")
+    finally:
+        other.dispose()
+    lead = {**LEAD, "source": "whitepaper_download"}
+    s = client.post("/v1/score", json=lead, headers=ADMIN).json()
+    b = client.post("/v1/score/batch", json={"leads": [lead]}, headers=ADMIN).json()["results"]
+    assert s["policy_version"] == b[0]["policy_version"] == 2
+    assert state.latest_version() == state.latest_version_pooled() == 2
+    # the probe's connection breaks (server restart, idle timeout): requests go on (through
+    # the pool), and the next one opens a new probe
+    probe._conn.close()
+    for _ in range(2):
+        assert client.post("/v1/score", json=LEAD, headers=ADMIN).json()["policy_version"] == 2
+    assert state._probe is not None and state._probe is not probe
+    version, policy = state.policy(fields)
+    assert version == 2 and policy.handoff_threshold == 0.0
+
+
+def test_condition_and_time_window_checks_on_one_lead() -> None:
+    from scoring_service.routes.leads import _outside_time_window
+
+    s = pd.Series(
+        pd.to_datetime(
+            [
+                "1900-01-01T00:00:00Z",
+                "1899-12-31T23:59:59.999999999Z",
+                "2199-12-31T23:59:59.9999999Z",
+                "2200-01-01T00:00:00Z",
+                None,
+                "1700-01-01T00:00:00Z",
+                "2026-11-20T15:00:00Z",
+            ],
+            utc=True,
+            format="ISO8601",
+        )
+    )
+    assert _outside_time_window(s) == _outside_time_window(s.astype(object)) == [1, 3, 5]

@@ -311,3 +311,172 @@ def test_label_spec_errors(tmp_path) -> None:
     (tmp_path / "bad2.yaml").write_text("weight: w\n")
     with pytest.raises(ContractError, match="name at least one head"):
         from_csv(tmp_path / "acme.csv", fs, tmp_path / "bad2.yaml")
+
+
+# ------------------------------------------- score_leads' fast paths = the general definitions
+
+
+def _reasons_reference(b, typed, X, top=3):  # noqa: ANN001, ANN202
+    """Top reasons straight from ``explain_features`` (sklearn transform, SHAP, points)."""
+    from training.bundle import _shown_value
+
+    _, contrib, points = b.explain_features(X)
+    fs = b.featurizer.feature_set
+    desc, source = fs.describe(), {f.name: f.source for f in fs.features}
+    out = []
+    for i in range(len(X)):
+        prow, crow = points.iloc[i], contrib.iloc[i]
+        order = np.argsort(-np.abs(prow.to_numpy()), kind="stable")[:top]
+        items = []
+        for k in order:
+            feat = prow.index[k]
+            value = _shown_value(typed[source[feat]].array[i], X[feat].iloc[i])
+            pts = float(prow.iloc[k])
+            items.append(
+                {
+                    "feature": feat,
+                    "value": value,
+                    "points": round(pts, 2),
+                    "margin": float(crow.iloc[k]),
+                    "label": f"{desc[feat]}: {value} {pts:+.0f} pts",
+                }
+            )
+        out.append(items)
+    return out
+
+
+def _score_leads_reference(b, typed, policy, top=3):  # noqa: ANN001, ANN202
+    """``score_leads`` through the general paths only: sklearn features and heads, pandas
+    conditions, ``due_at``'s grouping, one column assignment after another."""
+    from feature_defs.sla import assign_tier, due_at, is_handoff
+
+    X = b.featurizer.transform(typed)
+    out = b.predict_features(X)
+    excluded = np.full(len(typed), None, dtype=object)
+    for rule in policy.exclusions:
+        excluded[rule.when.evaluate_general(typed) & (excluded == None)] = rule.reason  # noqa: E711
+    handoff = is_handoff(out["score"], excluded, policy)
+    tier = np.where(handoff, assign_tier(out["score"], policy), None)
+    src = (
+        typed[policy.source_field] if policy.source_field in typed.columns else [None] * len(typed)
+    )
+    due = due_at(typed["created_at"], list(tier), list(src), policy).to_numpy()
+    result = pd.DataFrame(
+        {
+            "lead_id": typed["lead_id"].to_numpy(),
+            **{c: out[c].to_numpy() for c in out.columns},
+            "handoff": handoff,
+            "excluded": excluded,
+            "tier": tier,
+            "due_at": due,
+        }
+    )
+    reasons = _reasons_reference(b, typed, X, top=top)
+    result["reasons"] = reasons
+    for k in range(top):
+        result[f"reason_{k + 1}"] = [r[k]["label"] if len(r) > k else None for r in reasons]
+    return result
+
+
+def test_score_leads_equals_its_general_definition(contract, result, demo_data) -> None:
+    data, _ = demo_data
+    typed = data.leads.iloc[:400].reset_index(drop=True)
+    b, pol = result.bundle, contract.policy
+    ref = _score_leads_reference(b, typed, pol)
+    got = score_leads(b, typed, pol)
+    assert got["handoff"].any() and got["excluded"].notna().any() and got["tier"].nunique() == 3
+    pd.testing.assert_frame_equal(got, ref, check_exact=True)
+    assert list(got.dtypes) == list(ref.dtypes)
+    # one lead at a time (the API): the small-batch paths of exclusions and due times
+    for i in [*range(0, 400, 23), *np.flatnonzero(got["handoff"].to_numpy())[:12].tolist()]:
+        one = typed.iloc[[i]].reset_index(drop=True)
+        pd.testing.assert_frame_equal(
+            score_leads(b, one, pol), _score_leads_reference(b, one, pol), check_exact=True
+        )
+
+
+def test_due_at_for_a_few_leads_equals_the_grouped_path(contract) -> None:
+    from feature_defs.sla import due_at
+    from training.score import _due_at
+
+    pol = contract.policy
+    rng = np.random.default_rng(1)
+    created = pd.Series(
+        pd.to_datetime("2026-11-16T06:00Z")
+        + pd.to_timedelta(rng.integers(0, 60 * 24 * 50, 30), unit="min")
+    )
+    created[3] = pd.NaT  # no tier for it below
+    tiers = [[t.name for t in pol.tiers][i % 3] for i in range(30)]
+    tiers[3] = tiers[7] = None
+    sources = [["demo_request", "webinar", "partner_referral", None][i % 4] for i in range(30)]
+    for n in (1, 2, 30):
+        got = _due_at(created[:n], tiers[:n], sources[:n], pol)
+        ref = due_at(created[:n], tiers[:n], sources[:n], pol).to_numpy()
+        assert got.dtype == ref.dtype == object and len(got) == len(ref) == n
+        for a, e in zip(got, ref, strict=True):
+            assert type(a) is type(e)
+            if e is not pd.NaT:
+                assert a == e and a.unit == e.unit and a.tz == e.tz
+
+
+def _records(contract) -> list[dict]:
+    """Leads as the API receives them (JSON values, absent fields left out), and odd values."""
+    import json
+
+    h = generate(contract, seed=9, months=2, n_leads=300)
+    rows = json.loads(h.leads.head(120).to_json(orient="records", date_format="iso"))
+    out = [{k: v for k, v in r.items() if v is not None} for r in rows]
+    base = out[0]
+    for change in [
+        {"page_views": 12},
+        {"page_views": 12.0},
+        {"page_views": "12"},
+        {"page_views": None},
+        {"is_existing_customer": "yes"},
+        {"is_existing_customer": 1},
+        {"is_existing_customer": 0.0},
+        {"campaign": 3},
+        {"campaign": 3.5},
+        {"campaign": True},
+        {"campaign": "  spring  "},
+        {"campaign": float("nan")},
+        {"created_at": "2026-11-20T16:00:00.123456789+01:00"},
+        {"lead_id": 123},
+    ]:
+        out.append({**base, **change})
+    return out
+
+
+def test_coerce_records_of_one_lead_equals_the_dataframe_path(contract) -> None:
+    from feature_defs.errors import ContractError
+    from training.score import coerce_records
+
+    fields = contract.fields
+    for rec in _records(contract):
+        ref = fields.coerce(pd.DataFrame.from_records([rec], index=pd.RangeIndex(1)))
+        got = coerce_records(fields, [rec])
+        pd.testing.assert_frame_equal(got, ref, check_exact=True)
+        assert list(got.dtypes) == list(ref.dtypes)
+    base = _records(contract)[0]
+    for bad in [
+        {**base, "source": "fax"},
+        {**base, "colour": "red", "page_views": -1},
+        {**base, "created_at": "2026-11-20 16:00"},
+        {k: v for k, v in base.items() if k != "employee_band"},
+        {**base, "page_views": 2**63},
+        {**base, "page_views": 2**80},
+        {**base, "page_views": [1]},
+        {},
+    ]:
+        with pytest.raises(ContractError) as ref_err:
+            fields.coerce(pd.DataFrame.from_records([bad], index=pd.RangeIndex(1)))
+        with pytest.raises(ContractError) as got_err:
+            coerce_records(fields, [bad])
+        assert got_err.value.problems == ref_err.value.problems
+        assert got_err.value.details == ref_err.value.details
+    many = _records(contract)[:50]
+    pd.testing.assert_frame_equal(
+        coerce_records(fields, many),
+        fields.coerce(pd.DataFrame.from_records(many, index=pd.RangeIndex(50))),
+        check_exact=True,
+    )
