@@ -77,6 +77,11 @@ def _live(url: str | None, tracking: str) -> LiveSnapshot[data.Snapshot]:
     return LiveSnapshot(build, fingerprint, check_every=CHECK_EVERY)
 
 
+def warm() -> data.Snapshot:
+    """Build the snapshot of the configured store now (server start, no page needed)."""
+    return _live(data.store_url(), tracking_key()).get()
+
+
 def load() -> data.Snapshot:
     """The current snapshot; only the very first view of a store waits for it."""
     url = data.store_url()

@@ -15,7 +15,6 @@ import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib.util import find_spec
-from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -26,22 +25,20 @@ class Child:
     url: str  # what a person opens
 
 
-def dashboard_script() -> Path:
-    """dashboard/app.py, found without importing the dashboard (nothing imports it)."""
-    spec = find_spec("dashboard")
-    if spec is None or not spec.submodule_search_locations:
+def _check_dashboard() -> None:
+    """The dashboard is started by module name; say so plainly if it is not installed."""
+    if find_spec("dashboard") is None:
         raise FileNotFoundError("the dashboard package is not installed (pip install -e .)")
-    return Path(next(iter(spec.submodule_search_locations))) / "app.py"
 
 
 def streamlit_argv(host: str, port: int) -> list[str]:
-    """`streamlit run` with our settings: headless, no usage statistics, light theme."""
+    """`streamlit run dashboard/app.py` (through dashboard.server, which loads the data as the
+    server starts) with our settings: headless, no usage statistics, light theme."""
+    _check_dashboard()
     return [
         sys.executable,
         "-m",
-        "streamlit",
-        "run",
-        str(dashboard_script()),
+        "dashboard.server",
         "--server.headless=true",
         f"--server.address={host}",
         f"--server.port={port}",
