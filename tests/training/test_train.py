@@ -480,3 +480,20 @@ def test_coerce_records_of_one_lead_equals_the_dataframe_path(contract) -> None:
         fields.coerce(pd.DataFrame.from_records(many, index=pd.RangeIndex(50))),
         check_exact=True,
     )
+
+
+def test_leads_without_ground_truth_are_left_out_of_truth_comparisons(contract, demo_data) -> None:
+    """A store with CRM-imported leads beside the demo history: the ground-truth file covers only
+    the demo leads. Training used to stop with a KeyError; those leads are now left out."""
+    data, truth = demo_data
+    partial = truth.iloc[::2]  # every other lead has no ground truth
+    res = train_bundle(
+        data,
+        contract.feature_set,
+        policy=contract.policy,
+        ground_truth=partial,
+        candidates=("logreg_onehot",),
+    )
+    assert 0.5 < res.heads["opportunity"].truth_auc["p_opportunity_intrinsic"] <= 1.0
+    full = res.ipw_comparison.set_index(["head", "training"])
+    assert len(full) > 0 and full["corr_with_truth"].notna().all()
