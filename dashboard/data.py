@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from dashboard.lead_table import build_lead_table, latest_activity
+from dashboard.metrics import SEGMENTS
 from feature_defs.contract import DEFAULT_POLICY, check_policy
 from feature_defs.fields import FieldSet
 from feature_defs.policy import Policy, parse_policy
@@ -91,19 +93,8 @@ def read_history(store: Store, fields: FieldSet) -> History:
         policy_body=body,
         policy_versions=store.read_policy_versions(),
         decisions=store.read_decisions(),
-        as_of=_last_activity(leads, events),
+        as_of=latest_activity(leads["created_at"], events["occurred_at"]),
     )
-
-
-def _last_activity(leads: pd.DataFrame, events: pd.DataFrame) -> pd.Timestamp:
-    """The store's "now": its latest lead or event (now itself when empty).
-
-    A live store's latest activity is minutes old; a demo or an export ends on a fixed day,
-    and measuring it against today would call every lead of the last weeks unworked.
-    """
-    times = [s.max() for s in (leads.get("created_at"), events.get("occurred_at")) if s is not None]
-    times = [t for t in times if pd.notna(t)]
-    return max(times) if times else pd.Timestamp.now(tz="UTC")
 
 
 def configure_mlflow() -> str:
@@ -185,9 +176,6 @@ class Snapshot:
     key: tuple  # (store fingerprint, champion version): the cache key of anything derived
 
 
-SEGMENT_COLUMNS = ("source", "sector", "employee_band", "country", "team", "rep")
-
-
 def build_snapshot(
     store: Store,
     fields: FieldSet,
@@ -200,8 +188,6 @@ def build_snapshot(
     reasons the same champion computed for ``previous`` are reused: a refresh only scores the
     leads that arrived since, and 100k leads are scored once per champion.
     """
-    from dashboard.lead_table import build_lead_table
-
     version = store_version(store)
     history = read_history(store, fields)
     table = build_lead_table(
@@ -228,7 +214,7 @@ def build_snapshot(
         reasons = _stack(old, champion_reasons(champion, todo, history.policy))
     options = {
         col: sorted(str(x) for x in table[col].dropna().unique() if x != "")
-        for col in SEGMENT_COLUMNS
+        for col in SEGMENTS
     }
     key = (store.url, version, champion.version if champion else None)
     return Snapshot(history, table, champion, reasons, options, key)

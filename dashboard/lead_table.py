@@ -235,6 +235,15 @@ def _as_of(
         if ts.tzinfo is None:
             raise ValueError(f"as_of must be timezone-aware, got naive {ts}")
         return ts.tz_convert("UTC")
+    return latest_activity(created, occurred)
+
+
+def latest_activity(created: pd.Series, occurred: pd.Series) -> pd.Timestamp:
+    """The data's "now": its latest lead creation or event (now itself when both are empty).
+
+    A live store's latest activity is minutes old; a demo or an export ends on a fixed day,
+    and measuring it against today would call every lead of the last weeks unworked.
+    """
     known = [t for t in (created.max(), occurred.max()) if pd.notna(t)]
     return max(known) if known else pd.Timestamp.now(tz="UTC")
 

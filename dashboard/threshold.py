@@ -278,14 +278,23 @@ def last_full_months(
     return _local_month_start(ts, tz, shift=-months), _local_month_start(ts, tz)
 
 
-def flow_from_lead_table(table: pd.DataFrame) -> pd.DataFrame:
-    """The flow frame from the dashboard's lead table (``dashboard.lead_table``)."""
+def flow_from_lead_table(
+    table: pd.DataFrame,
+    *,
+    score: str = "score",
+    p_accept: str = "acceptance_probability",
+    p_opportunity: str = "probability",
+) -> pd.DataFrame:
+    """The flow frame from the dashboard's lead table (``dashboard.lead_table``).
+
+    By default the stored scores; the page passes the champion's columns when there is one.
+    """
     return pd.DataFrame(
         {
             "created_at": table["created_at"],
-            "score": pd.to_numeric(table["score"], errors="coerce").astype(float),
-            "p_accept": pd.to_numeric(table["acceptance_probability"], errors="coerce"),
-            "p_opportunity": pd.to_numeric(table["probability"], errors="coerce"),
+            "score": pd.to_numeric(table[score], errors="coerce").astype(float),
+            "p_accept": pd.to_numeric(table[p_accept], errors="coerce"),
+            "p_opportunity": pd.to_numeric(table[p_opportunity], errors="coerce"),
             "team": table["team"].astype(object),
             "source": table["source"].astype(object),
             "excluded": table["excluded_reason"].notna().to_numpy(),

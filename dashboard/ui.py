@@ -190,9 +190,3 @@ def number(x: float | None, fmt: str = ",.1f") -> str:
     if x is None or pd.isna(x):
         return "n/a"
     return format(x, fmt)
-
-
-def hours(x: float | None) -> str:
-    if x is None or pd.isna(x):
-        return "n/a"
-    return f"{x:.1f} bh"

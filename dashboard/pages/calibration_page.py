@@ -40,12 +40,12 @@ head = st.radio(
     "Head", list(HEADS), format_func=lambda h: HEADS[h][0], horizontal=True, key="calib_head"
 )
 p_col = HEADS[head][1]
-y = (
-    outcome_values(table, "accepted")
-    if head == "accepted"
-    else settled_opportunity(table, view.history.as_of)
+# both outcomes once, as the heads were trained on them; every section below reads them
+outcomes = table.assign(
+    accepted_y=outcome_values(table, "accepted").to_numpy(),
+    opportunity_y=settled_opportunity(table, view.history.as_of).to_numpy(),
 )
-frame = table.assign(y=y.to_numpy())
+frame = outcomes.assign(y=outcomes[f"{head}_y"])
 window = view.champion.bundle.metadata.get("window", {})
 st.caption(
     f"Champion v{view.champion.version}, trained on leads created {window.get('from', '?')[:10]} "
@@ -112,10 +112,7 @@ st.dataframe(
 st.subheader("At the threshold")
 threshold = policy.handoff_threshold
 window_table = threshold_window(
-    table.assign(
-        accepted_y=outcome_values(table, "accepted").to_numpy(),
-        opportunity_y=settled_opportunity(table, view.history.as_of).to_numpy(),
-    ),
+    outcomes,
     "champion_score",
     threshold,
     outcomes=("accepted_y", "opportunity_y"),
@@ -138,9 +135,7 @@ st.dataframe(
 
 st.subheader("Model error or slow follow-up?")
 conversion = conversion_by_band_and_delay(
-    table[table["sla_state"] != "open"]
-    .assign(opportunity_y=settled_opportunity(table, view.history.as_of))
-    .dropna(subset=["opportunity_y"]),
+    outcomes[outcomes["sla_state"] != "open"].dropna(subset=["opportunity_y"]),
     score_col="champion_score",
     outcome_col="opportunity_y",
     score_bands=(0, 25, 50, 62, 75, 101),

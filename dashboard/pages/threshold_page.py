@@ -10,9 +10,15 @@ import streamlit as st
 
 from dashboard import charts, data, ui
 from dashboard.policy_edit import policy_diff, with_thresholds
-from dashboard.threshold import ThresholdModel, last_full_months
+from dashboard.threshold import ThresholdModel, flow_from_lead_table, last_full_months
 
 WINDOW_MONTHS = 3
+# the champion's recomputed scores, not the stored ones (the history was scored by the scorecard)
+CHAMPION_COLUMNS = {
+    "score": "champion_score",
+    "p_accept": "champion_p_accepted",
+    "p_opportunity": "champion_p_opportunity",
+}
 
 st.title("Threshold tuning")
 view = ui.view()
@@ -25,28 +31,11 @@ if len(policy.tiers) != 3:
     st.stop()
 
 
-def _flow(table: pd.DataFrame, use_champion: bool) -> pd.DataFrame:
-    """The lead flow the what-if runs on: the champion's probabilities when there is one."""
-    if use_champion:
-        score, pa, po = "champion_score", "champion_p_accepted", "champion_p_opportunity"
-    else:
-        score, pa, po = "score", "acceptance_probability", "probability"
-    return pd.DataFrame(
-        {
-            "created_at": table["created_at"],
-            "score": table[score].astype(float),
-            "p_accept": table[pa].astype(float),
-            "p_opportunity": table[po].astype(float),
-            "team": table["team"].astype(object),
-            "source": table["source"].astype(object),
-            "excluded": table["excluded_reason"].notna().to_numpy(),
-        }
-    )
-
-
 @st.cache_resource(max_entries=2, ttl=ui.TTL, show_spinner="Preparing the what-if model...")
 def _model(key: tuple, _table: pd.DataFrame, _policy, start, end) -> ThresholdModel:  # noqa: ANN001
-    return ThresholdModel.build(_flow(_table, champion is not None), _policy, start=start, end=end)
+    columns = CHAMPION_COLUMNS if champion is not None else {}
+    flow = flow_from_lead_table(_table, **columns)
+    return ThresholdModel.build(flow, _policy, start=start, end=end)
 
 
 @st.cache_resource(max_entries=2, ttl=ui.TTL, show_spinner=False)

@@ -25,7 +25,7 @@ def _app() -> AppTest:
     return at
 
 
-def _whole_history(at: AppTest, events: pd.DataFrame, leads: pd.DataFrame) -> AppTest:
+def _whole_history(at: AppTest, leads: pd.DataFrame) -> AppTest:
     """Set the sidebar period to the whole history (the default is the last 12 months)."""
     first = leads["created_at"].min().tz_convert("Europe/Paris").date()
     last = leads["created_at"].max().tz_convert("Europe/Paris").date()
@@ -56,7 +56,7 @@ def _raw(site) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 def test_sla_overview_numbers(site_env) -> None:
     leads, events = _raw(site_env)
-    at = _whole_history(_app(), events, leads)
+    at = _whole_history(_app(), leads)
     at = _page(at, "sla_page")
     handed = set(events.loc[events["type"] == "handed_off", "lead_id"])
     assert _metric(at, "Handed off (MQL)") == f"{len(handed):,}"
@@ -74,7 +74,7 @@ def test_sla_overview_numbers(site_env) -> None:
 
 def test_sla_overview_segment_filter(site_env) -> None:
     leads, events = _raw(site_env)
-    at = _whole_history(_app(), events, leads)
+    at = _whole_history(_app(), leads)
     at.multiselect(key="_w_seg_source").set_value(["demo_request"]).run()
     at = _page(at, "sla_page")
     demo_ids = set(leads.loc[leads["source"] == "demo_request", "lead_id"])
@@ -170,7 +170,7 @@ def test_threshold_page_save_needs_author_and_reason(site_env) -> None:
 
 def test_rejection_causes(site_env) -> None:
     leads, events = _raw(site_env)
-    at = _whole_history(_app(), events, leads)
+    at = _whole_history(_app(), leads)
     at = _page(at, "rejections_page")
     # superficial acceptances: every lead shown is one the demo generator made superficial
     frames = [d.value for d in at.dataframe]
@@ -198,7 +198,7 @@ def test_calibration_numbers(site_env) -> None:
     from dashboard import data
 
     leads, events = _raw(site_env)
-    at = _whole_history(_app(), events, leads)
+    at = _whole_history(_app(), leads)
     at = _page(at, "calibration_page")
     # independent: accepted = last explicit decision accepted, or an opportunity, or a contact
     # without a rejection (the policy's explicit_or_first_action); rejected otherwise
