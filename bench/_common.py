@@ -110,15 +110,18 @@ def server_env(workdir: Path) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def server(cmd: list[str], workdir: Path, port: int, ready_path: str) -> Iterator[subprocess.Popen]:
+def server(
+    cmd: list[str], workdir: Path, port: int, ready_path: str, env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen]:
     """Start a server in its own process group, wait until it answers, stop it afterwards.
 
-    Yields the server process (with one worker, the process that answers)."""
+    Yields the server process (with one worker, the process that answers); ``env`` adds to
+    the environment of ``server_env``."""
     log = open(workdir / f"server-{port}.log", "w")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(
         cmd,
         cwd=workdir,
-        env=server_env(workdir),
+        env={**server_env(workdir), **(env or {})},
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
@@ -150,9 +153,11 @@ def server(cmd: list[str], workdir: Path, port: int, ready_path: str) -> Iterato
         log.close()
 
 
-def api_server(workdir: Path, port: int, workers: int) -> contextlib.AbstractContextManager:
+def api_server(
+    workdir: Path, port: int, workers: int, env: dict[str, str] | None = None
+) -> contextlib.AbstractContextManager:
     cmd = [str(BIN / "handoff"), "serve", "--workers", str(workers), "--port", str(port)]
-    return server(cmd, workdir, port, "/readyz")
+    return server(cmd, workdir, port, "/readyz", env)
 
 
 def mlflow_server(workdir: Path, port: int, workers: int) -> contextlib.AbstractContextManager:
@@ -212,6 +217,11 @@ class RawClient:
         self._requests: dict[tuple[str, bytes], bytes] = {}
 
     def post(self, path: str, body: bytes) -> tuple[int, bytes]:
+        return self.pipeline(path, body, 1)[0]
+
+    def pipeline(self, path: str, body: bytes, k: int) -> list[tuple[int, bytes]]:
+        """``k`` copies of the request sent at once (HTTP/1.1 pipelining), then their ``k``
+        responses: the server answers them back to back, never idle in between."""
         req = self._requests.get((path, body))
         if req is None:
             head = [f"POST {path} HTTP/1.1", f"Host: 127.0.0.1:{self.port}"]
@@ -220,27 +230,31 @@ class RawClient:
             req = ("\r\n".join(head) + "\r\n\r\n").encode() + body
             if len(self._requests) < 1000:
                 self._requests[(path, body)] = req
-        self.sock.sendall(req)
+        self.sock.sendall(req * k)
+        out = []
         buf = b""
-        while b"\r\n\r\n" not in buf:
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                raise ConnectionError("server closed the connection")
-            buf += chunk
-        head, _, rest = buf.partition(b"\r\n\r\n")
-        lines = head.split(b"\r\n")
-        status = int(lines[0].split()[1])
-        length = next(
-            int(v)
-            for k, _, v in (x.partition(b":") for x in lines[1:])
-            if k.strip().lower() == b"content-length"
-        )
-        while len(rest) < length:
-            chunk = self.sock.recv(max(65536, length - len(rest)))
-            if not chunk:
-                raise ConnectionError("server closed the connection")
-            rest += chunk
-        return status, rest[:length]
+        for _ in range(k):
+            while b"\r\n\r\n" not in buf:
+                buf += self._recv()
+            head, _, buf = buf.partition(b"\r\n\r\n")
+            lines = head.split(b"\r\n")
+            status = int(lines[0].split()[1])
+            length = next(
+                int(v)
+                for name, _, v in (x.partition(b":") for x in lines[1:])
+                if name.strip().lower() == b"content-length"
+            )
+            while len(buf) < length:
+                buf += self._recv(length - len(buf))
+            out.append((status, buf[:length]))
+            buf = buf[length:]
+        return out
+
+    def _recv(self, want: int = 0) -> bytes:
+        chunk = self.sock.recv(max(65536, want))
+        if not chunk:
+            raise ConnectionError("server closed the connection")
+        return chunk
 
     def close(self) -> None:
         self.sock.close()
@@ -250,6 +264,26 @@ def cpu_seconds(pid: int) -> float:
     """User + system CPU time a process has used so far (Linux /proc; its threads included)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def app_seconds(port: int, route: str = "/v1/score") -> tuple[float, float]:
+    """(seconds, requests) our API has spent inside the app on POST ``route`` so far: the sum
+    and count of its ``handoff_request_seconds`` histogram (one worker: that worker's)."""
+    import re
+
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request("GET", "/metrics")
+        text = conn.getresponse().read().decode()
+    finally:
+        conn.close()
+    out = []
+    labels = re.escape(f'{{method="POST",route="{route}"}}')
+    for part in ("sum", "count"):
+        pattern = rf"handoff_request_seconds_{part}{labels} (\S+)"
+        found = re.search(pattern, text)
+        out.append(float(found.group(1)) if found else 0.0)
+    return out[0], out[1]
 
 
 def pct(values: list[float], q: float) -> float:

@@ -213,8 +213,7 @@ def build_snapshot(
         ]
         reasons = _stack(old, champion_reasons(champion, todo, history.policy))
     options = {
-        col: sorted(str(x) for x in table[col].dropna().unique() if x != "")
-        for col in SEGMENTS
+        col: sorted(str(x) for x in table[col].dropna().unique() if x != "") for col in SEGMENTS
     }
     key = (store.url, version, champion.version if champion else None)
     return Snapshot(history, table, champion, reasons, options, key)

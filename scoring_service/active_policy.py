@@ -18,7 +18,9 @@ from scoring_service.store import Store
 def ensure_policy(
     store: Store, fields: FieldSet, *, path: str | Path = DEFAULT_POLICY, author: str = "handoff"
 ) -> int:
-    """Store the policy file as version 1 when the store has none yet; return the latest version."""
+    """Store the policy file as version 1 when the store has none yet; return the latest version.
+
+    Safe when several workers start together: only one of them writes version 1."""
     latest = store.latest_policy()
     if latest is not None:
         return int(latest["version"])
@@ -29,6 +31,7 @@ def ensure_policy(
         author=author,
         comment=f"initial policy from {Path(path).name}",
         name=str(body.get("name", "default")),
+        only_if_none=True,  # another worker may be storing it at this very moment
     )
 
 

@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     max_batch: int = Field(default=10_000, gt=0, le=100_000)
     cors_origins: list[str] = []
     model_reload_seconds: float = Field(default=10.0, gt=0)
+    # answer plain POST /v1/score requests below FastAPI (same bytes; see fast_score.py)
+    fast_score: bool = True
     at_risk_share: float = Field(default=0.75, gt=0, lt=1)  # of the SLA time, for "at risk"
 
     @model_validator(mode="after")

@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from feature_defs.errors import ContractError
 from scoring_service.config import Settings, get_settings
 from scoring_service.deps import AppState
+from scoring_service.fast_score import ScoreFastPath
 from scoring_service.prometheus import LATENCY, REQUESTS
 from scoring_service.routes import admin, events, health, leads, sla
 from scoring_service.security import parse_keys
@@ -130,6 +131,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Scores, SLA tiers and deadlines at lead creation; rep feedback in.",
         lifespan=lifespan,
     )
+    if settings.fast_score:  # innermost: inside CORS, metrics and the body limit
+        app.add_middleware(ScoreFastPath)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

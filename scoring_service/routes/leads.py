@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from collections import Counter
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -19,6 +20,7 @@ from pydantic import TypeAdapter
 from feature_defs.errors import ContractError
 from feature_defs.sla import sla_states
 from scoring_service.deps import ModelDep, ScoreKey, StateDep
+from scoring_service.prometheus import SCORES
 from scoring_service.schemas import BatchIn, BatchScored, LeadDetail, LeadScored
 from scoring_service.served_model import Loaded
 from scoring_service.store import StoreError
@@ -309,13 +311,24 @@ def _checked(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 @router.post("/score", response_model=LeadScored, summary="Score a lead without storing it")
 async def score_one(state: StateDep, model: ModelDep, _key: ScoreKey, body: LeadBody) -> Response:
-    # On the event loop, not in the thread pool: a few milliseconds of CPU and no I/O that can
-    # wait (see _score_on_loop), which saves the thread hop of a ``def`` route (a wake-up of
-    # another thread each way, slow on a busy machine). The batch route stays ``def``: a
-    # 10,000-lead batch must not hold the loop for a second.
+    # Plain requests never get here: scoring_service.fast_score answers them with
+    # score_response below, before FastAPI's routing; this route answers the rest (errors).
+    return await score_response(state, model, body)
+
+
+async def score_response(state: StateDep, model: Loaded, body: dict[str, Any]) -> Response:
+    """``POST /v1/score``'s answer to a JSON object body, from the route or the fast path.
+
+    On the event loop, not in the thread pool: a few milliseconds of CPU and no I/O that can
+    wait (see _score_on_loop), which saves the thread hop of a ``def`` route (a wake-up of
+    another thread each way, slow on a busy machine). The batch route stays ``def``: a
+    10,000-lead batch must not hold the loop for a second.
+    """
     typed = _typed([body], model, ("body",))
     version, cols = await _score_on_loop(state, model, typed)
-    return _json(_checked(_results(cols, version, model))[0])
+    response = _json(_checked(_results(cols, version, model))[0])
+    count_tiers("/v1/score", cols)
+    return response
 
 
 @router.post(
@@ -332,7 +345,9 @@ def score_batch(state: StateDep, model: ModelDep, _key: ScoreKey, body: BatchIn)
         )
     typed = _typed(body.leads, model, ("body", "leads"))
     version, cols = _score(state, model, typed)
-    return _json({"results": _checked(_results(cols, version, model))})
+    response = _json({"results": _checked(_results(cols, version, model))})
+    count_tiers("/v1/score/batch", cols)
+    return response
 
 
 @router.post(
@@ -405,7 +420,18 @@ def create_lead(state: StateDep, model: ModelDep, _key: ScoreKey, body: LeadBody
         if again is None:
             raise HTTPException(422, detail=str(exc)) from None
         return _existing(state, again, record)
+    count_tiers("/v1/leads", cols)  # new leads only: a retry answered from the store is not
     return _json(item, 201)
+
+
+def count_tiers(route: str, cols: dict[str, Any]) -> None:
+    """``handoff_scores_total``: each scored lead under its tier, "excluded" or "no_handoff"."""
+    labels = Counter(
+        tier if tier is not None else ("excluded" if why is not None else "no_handoff")
+        for tier, why in zip(cols["tier"].tolist(), cols["excluded"].tolist(), strict=True)
+    )
+    for label, n in labels.items():
+        SCORES.labels(route, label).inc(n)
 
 
 def _handoff_event_id(lead_id: str) -> str:

@@ -967,9 +967,20 @@ class Store:
         return [r for r in rows if r["event_id"] not in stored]
 
     def add_policy_version(
-        self, body: Mapping[str, Any], *, author: str, comment: str, name: str = "default"
+        self,
+        body: Mapping[str, Any],
+        *,
+        author: str,
+        comment: str,
+        name: str = "default",
+        only_if_none: bool = False,
     ) -> int:
-        """Store a new policy version (never overwritten) and return its version number."""
+        """Store a new policy version (never overwritten) and return its version number.
+
+        ``only_if_none``: store it only if the store holds no version yet, else return the
+        latest. The check and the write are one transaction that excludes other writers of the
+        table, so workers starting together on an empty store write version 1 once.
+        """
         if not isinstance(body, Mapping):
             raise StoreError(f"policy body must be a mapping, got {type(body).__name__}")
         try:
@@ -983,7 +994,13 @@ class Store:
             "comment": _required_text(comment, "policy comment"),
             "created_at": datetime.now(UTC),
         }
-        with self._writing() as conn:
+        with self._writing() as conn:  # SQLite: BEGIN IMMEDIATE already excludes writers
+            if only_if_none:
+                if conn.dialect.name == "postgresql":
+                    conn.exec_driver_sql("LOCK TABLE policy_versions IN SHARE ROW EXCLUSIVE MODE")
+                latest = conn.execute(select(func.max(policy_versions.c.version))).scalar()
+                if latest is not None:
+                    return int(latest)
             result = conn.execute(insert(policy_versions), row)
             return int(result.inserted_primary_key[0])
 

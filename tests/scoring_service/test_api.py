@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import numpy as np
@@ -352,6 +353,141 @@ def test_responses_are_the_general_paths_bytes(client) -> None:
     again = client.post("/v1/leads", json=lead, headers=ADMIN)
     assert (created.status_code, again.status_code) == (201, 200)
     assert created.content == again.content == _general_bytes(client, [lead], batch=False)
+
+
+# ------------------------------------------------- POST /v1/score's fast path = the FastAPI route
+
+KEYS = "ops:score+feedback+admin:ops-secret-12345;rep:feedback:rep-secret-12345"
+OPS = {"X-API-Key": "ops-secret-12345"}
+
+
+def _fast(outcome: str) -> float:
+    from prometheus_client import REGISTRY
+
+    return REGISTRY.get_sample_value("handoff_fast_score_total", {"outcome": outcome}) or 0.0
+
+
+def _answers(c: TestClient, requests: list[tuple[dict, object]]) -> list[tuple]:
+    """(status, headers, body) of each (headers, body) posted to /v1/score; a body that is
+    bytes is sent as is, anything else as JSON."""
+    out = []
+    for headers, body in requests:
+        if isinstance(body, bytes):
+            r = c.post("/v1/score", content=body, headers=headers)
+        else:
+            r = c.post("/v1/score", json=body, headers=headers)
+        out.append((r.status_code, dict(r.headers), r.content))
+    return out
+
+
+def test_fast_path_answers_plain_requests_and_hands_every_other_to_the_route(client) -> None:
+    """The same requests to the app with and without the fast path get the same status,
+    headers and bytes; the plain ones were answered by the fast path, every other one by the
+    route (FastAPI's own messages: missing key, wrong scope, JSON errors, field rules; and the
+    +json content types only FastAPI reads)."""
+    from scoring_service.main import create_app
+
+    url = client.app.state.handoff.settings.database_url
+    json_ct = {"Content-Type": "application/json"}
+    lead = json.dumps(LEAD).encode()
+    plain = [({**OPS}, x) for x in _varied_leads(12)]
+    plain += [
+        ({**OPS, "Content-Type": "application/json; charset=utf-8"}, lead),
+        ({**OPS, "Content-Type": "Application/JSON"}, lead),
+    ]
+    faulty = [
+        ({}, LEAD),  # no key
+        ({"X-API-Key": ""}, LEAD),
+        ({"X-API-Key": "not-a-key-0123456789"}, LEAD),
+        ({"X-API-Key": "rep-secret-12345"}, LEAD),  # a key without the score scope: 403
+        ({**OPS, **json_ct}, b"{not json"),
+        ({**OPS, **json_ct}, b""),
+        ({**OPS, **json_ct}, b"[1, 2]"),
+        ({**OPS, **json_ct}, b'"a lead"'),
+        ({**OPS, **json_ct}, b"\xff\xfe{}"),
+        ({**OPS, "Content-Type": "text/plain"}, lead),
+        ({**OPS, "Content-Type": "application/vnd.lead+json"}, lead),  # valid: the route
+        ({**OPS}, {**LEAD, "employee_band": "huge"}),
+        ({**OPS}, {**LEAD, "created_at": "1700-01-01T00:00:00Z"}),
+        ({**OPS}, {**LEAD, "sector": {"nested": 1}}),
+        ({**OPS}, {**LEAD, "page_views": "many"}),
+        ({**OPS}, {k: v for k, v in LEAD.items() if k != "created_at"}),
+    ]
+    fast_app = create_app(Settings(dev=True, api_keys=KEYS, database_url=url))
+    route_app = create_app(Settings(dev=True, api_keys=KEYS, database_url=url, fast_score=False))
+    with TestClient(fast_app) as fast, TestClient(route_app) as route:
+        answered, declined = _fast("answered"), _fast("declined")
+        got_fast = _answers(fast, plain)
+        assert _fast("answered") - answered == len(plain) and _fast("declined") == declined
+        got_route = _answers(route, plain)
+        assert _fast("answered") - answered == len(plain)  # the other app has no fast path
+        assert got_fast == got_route
+        assert all(status == 200 for status, _, _ in got_fast)
+        errors_fast = _answers(fast, faulty)
+        assert _fast("declined") - declined == len(faulty) and _fast("answered") - answered == len(
+            plain
+        )
+        assert errors_fast == _answers(route, faulty)
+        statuses = [status for status, _, _ in errors_fast]
+        assert statuses == [401, 401, 401, 403] + [422] * 6 + [200] + [422] * 5, statuses
+        assert errors_fast[10][2] == got_fast[-1][2]  # a +json type: the route scores it
+        assert b"employee_band" in errors_fast[11][2]
+        # a body in several chunks is read whole
+        parts = iter([lead[:10], lead[10:200], lead[200:]])
+        r = fast.post("/v1/score", content=parts, headers={**OPS, **json_ct})
+        assert r.status_code == 200 and r.content == got_fast[-2][2]
+        # dependency overrides (the documented test hook) are honoured: the route answers
+        from fastapi import HTTPException
+
+        from scoring_service.deps import get_model
+
+        async def no_model() -> None:
+            raise HTTPException(503, detail="no model (override)")
+
+        fast_app.dependency_overrides[get_model] = no_model
+        r = fast.post("/v1/score", json=LEAD, headers=OPS)
+        assert (r.status_code, r.json()["detail"]) == (503, "no model (override)")
+
+
+def test_metrics_count_scores_by_route_and_tier(client) -> None:
+    """handoff_scores_total against the tiers the responses gave, for each scoring route."""
+    from prometheus_client import REGISTRY
+
+    def counts() -> dict[tuple[str, str], float]:
+        out = {}
+        for metric in REGISTRY.collect():
+            for sample in metric.samples:
+                if sample.name == "handoff_scores_total":
+                    out[(sample.labels["route"], sample.labels["tier"])] = sample.value
+        return out
+
+    def label(r: dict) -> str:
+        if r["tier"] is not None:
+            return r["tier"]
+        return "excluded" if r["excluded"] is not None else "no_handoff"
+
+    leads = _varied_leads(30)
+    before = counts()
+    expected: dict[tuple[str, str], int] = {}
+    for lead in leads[:20]:
+        r = client.post("/v1/score", json=lead, headers=ADMIN).json()
+        key = ("/v1/score", label(r))
+        expected[key] = expected.get(key, 0) + 1
+    batch = client.post("/v1/score/batch", json={"leads": leads}, headers=ADMIN).json()
+    for r in batch["results"]:
+        key = ("/v1/score/batch", label(r))
+        expected[key] = expected.get(key, 0) + 1
+    for lead in leads[:5]:
+        lead = {**lead, "lead_id": f"MET-{lead['lead_id']}"}
+        r = client.post("/v1/leads", json=lead, headers=ADMIN)
+        assert client.post("/v1/leads", json=lead, headers=ADMIN).status_code == 200  # a retry
+        key = ("/v1/leads", label(r.json()))
+        expected[key] = expected.get(key, 0) + 1  # counted once, retries are not new scores
+    after = counts()
+    delta = {k: after[k] - before.get(k, 0.0) for k in after if after[k] != before.get(k, 0.0)}
+    assert delta == expected
+    assert {t for _, t in expected} >= {"hot", "warm", "cold", "excluded"}
+    assert "handoff_scores_total{" in client.get("/metrics").text
 
 
 def test_policy_version_check_is_cheap_and_never_stale(client) -> None:

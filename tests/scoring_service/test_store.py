@@ -245,6 +245,37 @@ def test_policy_versions(store: Store) -> None:
         store.add_policy_version({"a": object()}, author="ops", comment="x")
 
 
+def test_first_policy_version_is_stored_once_when_workers_start_together(db_url: str) -> None:
+    """Workers starting at the same instant on an empty store (each its own connections) all
+    find version 1, and only one of them writes it."""
+    import threading
+
+    from feature_defs.contract import load_contract
+    from scoring_service.active_policy import ensure_policy
+
+    fields = load_contract().fields
+    stores = [Store.open(db_url) for _ in range(8)]
+    try:
+        for s in stores:
+            s.latest_policy()  # connections open: the race is on the check and the write
+        gate = threading.Barrier(len(stores))
+
+        def start(s: Store) -> int:
+            gate.wait()
+            return ensure_policy(s, fields)
+
+        with ThreadPoolExecutor(len(stores)) as pool:
+            versions = list(pool.map(start, stores))
+        frame = stores[0].read_policy_versions()
+        assert frame["version"].tolist() == [1], frame
+        assert versions == [1] * len(stores)
+        later = stores[0].add_policy_version({"a": 1}, author="ops", comment="next")
+        assert later == 2  # the version sequence goes on after the guarded first write
+    finally:
+        for s in stores:
+            s.dispose()
+
+
 def test_decision_log(store: Store) -> None:
     store.add_leads(lead_rows(1), origin="api")
     when = datetime(2024, 3, 5, 18, 0, tzinfo=PARIS)
