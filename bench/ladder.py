@@ -172,7 +172,8 @@ def main() -> None:
         results, cpu_here, cpu_server, in_app = interleaved(rungs, args.n)
         for conn in (client, raw, raw_off, in_process):
             conn.close()
-    piped = len(rungs) - 1  # its calls carry PIPELINED requests each: per request from here on
+    at = {name.split()[0]: j for j, (name, _, _, _) in enumerate(rungs)}  # "4b" -> its row
+    piped = at["5d"]  # its calls carry PIPELINED requests each: per request from here on
     results[piped] = [t / PIPELINED for t in results[piped]]
     cpu_here[piped] /= PIPELINED
     cpu_server[piped] /= PIPELINED
@@ -208,25 +209,25 @@ def main() -> None:
         "in app / mean ms",
     ]
     print(c.table(headers, rows))
-    idle = rows[4][3]
-    app_only = means[5] - means[3]
+    r4, r4c, r5b = at["4"], at["4c"], at["5b"]
+    idle = rows[at["4b"]][3]
     print(
-        f"{rows[5][0]}: the app's own work adds {rows[5][3]:+.3f} ms at p50 over rung 4 "
-        f"({app_only:+.3f} ms mean) when called in this process"
+        f"{rows[r4c][0]}: the app's own work adds {rows[r4c][3]:+.3f} ms at p50 over rung 4 "
+        f"({means[r4c] - means[r4]:+.3f} ms mean) when called in this process"
     )
-    for j in (6, 7, 8):
+    for j in (at["5"], r5b, at["5c"]):
         print(
             f"{rows[j][0]}: HTTP adds {rows[j][3]:+.3f} ms at p50 over rung 4 (goal <= ~1 ms), "
             f"{rows[j][3] - idle:+.3f} ms over rung 4b; server CPU per request "
-            f"{cpu_server[j] - cpu_here[3]:+.3f} ms over rung 4's CPU; of the mean round trip, "
-            f"{in_app[j] - means[3]:+.3f} ms in the app beyond rung 4's mean and "
+            f"{cpu_server[j] - cpu_here[r4]:+.3f} ms over rung 4's CPU; of the mean round trip, "
+            f"{in_app[j] - means[r4]:+.3f} ms in the app beyond rung 4's mean and "
             f"{means[j] - in_app[j]:.3f} ms outside it (uvicorn, kernel, client); in the app, "
-            f"{in_app[j] - means[5]:+.3f} ms over the same app called in process (4c)"
+            f"{in_app[j] - means[r4c]:+.3f} ms over the same app called in process (4c)"
         )
-    woke = in_app[7] - in_app[piped]
+    woke = in_app[r5b] - in_app[piped]
     print(
-        f"{rows[piped][0]}: in the app {in_app[piped] - means[3]:+.3f} ms beyond rung 4's mean "
-        f"when requests come back to back, against {in_app[7] - means[3]:+.3f} ms for 5b's "
+        f"{rows[piped][0]}: in the app {in_app[piped] - means[r4]:+.3f} ms beyond rung 4's mean "
+        f"when requests come back to back, against {in_app[r5b] - means[r4]:+.3f} ms for 5b's "
         f"sequential requests: {woke:.3f} ms per request is the server waking from idle"
     )
 

@@ -29,8 +29,7 @@ def publish_champion(history: Any, contract: Contract, tracking_dir: Path) -> st
     import mlflow
 
     from training import register
-    from training.data import TrainingData
-    from training.labels import LabelSpec, build_labels
+    from training.data import from_frames
     from training.train import train_bundle
 
     # without MLFLOW_TRACKING_URI, configure_tracking puts the artifacts under tracking_dir
@@ -38,18 +37,8 @@ def publish_champion(history: Any, contract: Contract, tracking_dir: Path) -> st
     os.environ.pop("MLFLOW_TRACKING_URI", None)
     uri = register.configure_tracking(tracking_dir)
     os.environ["MLFLOW_TRACKING_URI"] = uri
-    leads = contract.fields.coerce(history.leads)
-    labels = build_labels(
-        history.leads[["lead_id", "created_at"]],
-        history.events,
-        LabelSpec.from_policy(contract.policy),
-    ).reset_index(drop=True)
-    data = TrainingData(
-        leads=leads,
-        labels=labels,
-        heads=["accepted", "opportunity"],
-        created_at=leads["created_at"],
-        origin="test",
+    data = from_frames(
+        history.leads, history.events, contract.fields, contract.policy, origin="test"
     )
     res = train_bundle(
         data, contract.feature_set, policy=contract.policy, candidates=("logreg_onehot",)

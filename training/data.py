@@ -43,14 +43,29 @@ def from_store(
     store: Any, fields: Any, policy: Any, *, as_of: pd.Timestamp | None = None
 ) -> TrainingData:
     """Leads and events from the store; labels per ``training.labels``."""
-    from training.labels import LabelSpec, build_labels, label_summary
-
     raw = store.read_leads()
     if raw.empty:
         raise ContractError(["the store has no leads: run `handoff demo-data` or `handoff import`"])
+    return from_frames(
+        raw, store.read_events(), fields, policy, as_of=as_of, origin=f"store {store.url}"
+    )
+
+
+def from_frames(
+    raw: pd.DataFrame,
+    events: pd.DataFrame,
+    fields: Any,
+    policy: Any,
+    *,
+    as_of: pd.Timestamp | None = None,
+    origin: str,
+) -> TrainingData:
+    """Leads (raw declared fields; other columns are ignored) and their events as frames, as
+    the store returns them or the demo generator makes them; labels per ``training.labels``."""
+    from training.labels import LabelSpec, build_labels, label_summary
+
     declared = [c for c in raw.columns if c in fields]
     leads = fields.coerce(raw[declared])
-    events = store.read_events()
     spec = LabelSpec.from_policy(policy, as_of=as_of)
     labels = build_labels(
         leads[[fields.id_field, fields.created_at_field]].rename(
@@ -73,7 +88,7 @@ def from_store(
         labels=labels,
         heads=["accepted", "opportunity"],
         created_at=leads[fields.created_at_field],
-        origin=f"store {store.url}",
+        origin=origin,
         label_info=info,
     )
 

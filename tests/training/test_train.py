@@ -8,10 +8,9 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from feature_defs.features import load_feature_set
-from training.data import TrainingData, from_csv
+from training.data import TrainingData, from_csv, from_frames
 from training.demo_history import generate
 from training.gate import champion_checks, run_gate
-from training.labels import LabelSpec, build_labels
 from training.models import CANDIDATES, MarginCalibrator
 from training.score import score_leads
 from training.split import time_split
@@ -21,17 +20,7 @@ from training.train import train_bundle, training_weights
 @pytest.fixture(scope="module")
 def demo_data(contract) -> tuple[TrainingData, pd.DataFrame]:
     h = generate(contract, seed=5, months=14, n_leads=9000)
-    leads = contract.fields.coerce(h.leads)
-    labels = build_labels(
-        h.leads[["lead_id", "created_at"]], h.events, LabelSpec.from_policy(contract.policy)
-    ).reset_index(drop=True)
-    data = TrainingData(
-        leads=leads,
-        labels=labels,
-        heads=["accepted", "opportunity"],
-        created_at=leads["created_at"],
-        origin="demo",
-    )
+    data = from_frames(h.leads, h.events, contract.fields, contract.policy, origin="demo")
     return data, h.ground_truth
 
 
