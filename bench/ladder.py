@@ -2,7 +2,7 @@
 
 Rungs (one lead, sequential calls, p50/p99 over ``--n`` calls after a warm-up):
   1. predict_proba  the score head's sklearn pipeline on a ready feature row (the reference)
-  2. + features     coerce_records (FieldSet.coerce of the JSON record) + featurizer arrays +
+  2. + features     coerce_records (the JSON record typed as columns) + featurizer arrays +
                     both heads, calibrated
   3. + explanation  2 plus the SHAP reasons of the score head (as score_leads computes them)
   4. + SLA          coerce_records + score_columns (exclusions, tier, due time, reasons): the

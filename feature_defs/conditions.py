@@ -1,7 +1,8 @@
 """A tiny condition language shared by exclusions, the points scorecard and deadline caps.
 
 Conditions are data (``{field: seniority, in: [student]}``) so that marketing ops can change the
-rules in YAML. Evaluation is vectorised over a frame of typed leads.
+rules in YAML. Evaluation is vectorised over typed leads: a DataFrame or its columns
+(``TypedLeads``).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from feature_defs.typed_leads import TypedLeads, column_array
 
 OPERATORS = ("in", "not_in", "equals", "gte", "lte", "gt", "lt", "is_missing", "contains_any")
 
@@ -72,7 +75,7 @@ class Condition(BaseModel):
             return [leaf for c in (self.all or self.any or []) for leaf in c.leaves()]
         return [self]
 
-    def evaluate(self, leads: pd.DataFrame) -> np.ndarray:
+    def evaluate(self, leads: pd.DataFrame | TypedLeads) -> np.ndarray:
         """Boolean array, one entry per lead row.
 
         Columns are read once per call as numpy arrays and tested with plain numpy / set
@@ -95,7 +98,7 @@ class Condition(BaseModel):
                 out |= c._evaluate(cols)
             return out
         fast = self._leaf_fast(cols)
-        return fast if fast is not None else self._leaf_general(cols.leads)
+        return fast if fast is not None else self._leaf_general(cols.frame())
 
     def _leaf_fast(self, cols: _Columns) -> np.ndarray | None:
         """A leaf test on numpy arrays, or None where only the general path applies."""
@@ -185,13 +188,21 @@ class _Columns:
     ``pd.to_numeric(column)`` as floats (NaN where missing), for numeric dtypes only.
     """
 
-    def __init__(self, leads: pd.DataFrame) -> None:
+    def __init__(self, leads: pd.DataFrame | TypedLeads) -> None:
         self.leads = leads
         self.n = len(leads)
         self._got: dict[str | None, tuple[str, Any, np.ndarray] | None] = {}
 
-    def _column(self, name: str | None) -> pd.Series | None:
-        return self.leads[name] if name in self.leads.columns else None
+    def frame(self) -> pd.DataFrame:
+        leads = self.leads
+        return leads.frame() if isinstance(leads, TypedLeads) else leads
+
+    def _column(self, name: str | None) -> Any:
+        """The column's array; None if the leads lack it, a DataFrame for a repeated name."""
+        if name not in self.leads:
+            return None
+        col = self.leads[name]
+        return column_array(col) if isinstance(col, pd.Series) else col
 
     def get(self, name: str | None) -> tuple[str, Any, np.ndarray] | None:
         if name in self._got:
@@ -200,19 +211,16 @@ class _Columns:
         got: tuple[str, Any, np.ndarray] | None
         if col is None:
             got = ("absent", None, np.ones(self.n, dtype=bool))
-        elif not isinstance(col, pd.Series):  # duplicate column names: pandas decides
+        elif isinstance(col, pd.DataFrame):  # duplicate column names: pandas decides
             got = None
         elif col.dtype == object:
-            values = col.to_numpy()
-            got = ("object", values, pd.isna(values))
+            got = ("object", col, pd.isna(col))
         elif col.dtype == np.float64:
-            values = col.to_numpy()
-            got = ("float", values, np.isnan(values))
+            got = ("float", col, np.isnan(col))
         elif isinstance(col.dtype, pd.Int64Dtype | pd.BooleanDtype):
-            arr = col.array
-            got = ("masked", arr.to_numpy(dtype=object, na_value=None), arr.isna())
+            got = ("masked", col.to_numpy(dtype=object, na_value=None), col.isna())
         elif isinstance(col.dtype, np.dtype) and col.dtype.kind in "biu":  # never missing
-            got = ("numpy", col.to_numpy(), np.zeros(self.n, dtype=bool))
+            got = ("numpy", col, np.zeros(self.n, dtype=bool))
         else:
             got = None
         self._got[name] = got
@@ -222,14 +230,14 @@ class _Columns:
         col = self._column(name)
         if col is None:
             return np.full(self.n, np.nan)
-        if not isinstance(col, pd.Series):
+        if isinstance(col, pd.DataFrame):
             return None
         if col.dtype == np.float64:
-            return col.to_numpy()
+            return col
         if isinstance(col.dtype, pd.Int64Dtype | pd.BooleanDtype):
-            return col.array.to_numpy(dtype=float, na_value=np.nan)
+            return col.to_numpy(dtype=float, na_value=np.nan)
         if isinstance(col.dtype, np.dtype) and col.dtype.kind in "biu":
-            return col.to_numpy(dtype=float)
+            return col.astype(float)
         return None
 
 

@@ -12,6 +12,7 @@ that reads an ``after_contact`` field fails, naming the feature and the field.
 from __future__ import annotations
 
 import unicodedata
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
@@ -24,6 +25,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from feature_defs.declared import Version, repeated
 from feature_defs.errors import ContractError, from_validation_error
 from feature_defs.fields import FieldSet, load_fields
+from feature_defs.typed_leads import TypedLeads
 from feature_defs.yaml_io import read_yaml
 
 OTHER = "__other__"
@@ -180,12 +182,15 @@ class FeatureSet:
         """'name@version', the stamp stored with every score."""
         return f"{self.name}@{self.version}"
 
-    @property
+    @cached_property
     def source_fields(self) -> list[str]:
+        """The lead fields the features read (checked on every lead scored: computed once)."""
         return sorted({f.source for f in self.features})
 
-    def describe(self) -> dict[str, str]:
-        return {f.name: f.description for f in self.features}
+    @cached_property
+    def by_name(self) -> dict[str, Any]:
+        """Each feature by its name (read for every reason given: built once)."""
+        return {f.name: f for f in self.features}
 
 
 def check_against_fields(spec: FeatureSetSpec, fields: FieldSet) -> list[str]:
@@ -299,11 +304,12 @@ class LeadFeaturizer(TransformerMixin, BaseEstimator):
         """Features for any number of leads; the same code for a training frame and one lead."""
         return self.frame(self.arrays(X), X.index)
 
-    def arrays(self, X: pd.DataFrame) -> dict[str, Any]:
+    def arrays(self, X: pd.DataFrame | TypedLeads) -> dict[str, Any]:
         """``transform`` as plain arrays: float64 per feature, ``(codes, levels)`` per categorical.
 
         The serving hot path reads these directly (no DataFrame of Categoricals per lead);
-        ``frame`` turns them into exactly what ``transform`` returns.
+        ``frame`` turns them into exactly what ``transform`` returns. ``X`` may be the typed
+        columns themselves (``FieldSet.coerce_columns``): a column's ``tolist`` is the same.
         """
         self._check_columns(X)
         if not hasattr(self, "levels_"):
@@ -386,8 +392,8 @@ class LeadFeaturizer(TransformerMixin, BaseEstimator):
         return np.array([f.name for f in self.feature_set.features], dtype=object)
 
     # --- helpers ---------------------------------------------------------------------------
-    def _check_columns(self, X: pd.DataFrame) -> None:
-        missing = [c for c in self.feature_set.source_fields if c not in X.columns]
+    def _check_columns(self, X: pd.DataFrame | TypedLeads) -> None:
+        missing = [c for c in self.feature_set.source_fields if c not in X]
         if missing:
             raise ContractError(
                 [

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from feature_defs.declared import Version, repeated
 from feature_defs.errors import ContractError, from_validation_error
+from feature_defs.typed_leads import TypedLeads
 from feature_defs.yaml_io import read_yaml
 
 DType = Literal["string", "category", "integer", "float", "boolean", "datetime"]
@@ -162,6 +163,11 @@ class FieldSet:
         tz-aware UTC. Raises ContractError listing every broken rule with its row and column.
         Columns that are not declared are refused, so a typo never silently drops data.
         """
+        return self.coerce_columns(records, row_offset=row_offset).frame()
+
+    def coerce_columns(self, records: pd.DataFrame, *, row_offset: int = 0) -> TypedLeads:
+        """``coerce`` as columns, before they become a DataFrame (the scoring hot path reads
+        them as they are; see ``feature_defs.typed_leads``)."""
         problems: list[str] = []
         details: list[dict] = []
         unknown = [c for c in records.columns if c not in self.by_name]
@@ -199,7 +205,7 @@ class FieldSet:
             out[f.name] = values
         if problems:
             raise ContractError(problems, details=details)
-        return pd.DataFrame(out, index=pd.RangeIndex(n))
+        return TypedLeads(out, pd.RangeIndex(n))
 
 
 def _plain(v: Any) -> Any:
@@ -339,10 +345,13 @@ def _boolean(flags: list[bool | None]) -> Any:
 
 
 _NS_MIN, _NS_MAX = datetime(1678, 1, 1, tzinfo=UTC), datetime(2262, 1, 1, tzinfo=UTC)
+_NO_STAMP = pd.DatetimeIndex(np.array(["NaT"], dtype="datetime64[ns]"), tz="UTC").array
 
 
 def _utc_array(stamps: list[datetime | None]) -> Any:
     """``pd.to_datetime(stamps, utc=True).array`` (datetime64[ns, UTC]) for aware UTC datetimes."""
+    if all(s is None for s in stamps):  # a field the lead leaves out: copies of one NaT
+        return _NO_STAMP.take(np.zeros(len(stamps), dtype=np.intp))
     if all(
         s is None or (type(s) is datetime and _NS_MIN < s < _NS_MAX and s.tzinfo is UTC)
         for s in stamps
@@ -352,7 +361,7 @@ def _utc_array(stamps: list[datetime | None]) -> Any:
             [nat if s is None else np.datetime64(s.replace(tzinfo=None), "ns") for s in stamps],
             dtype="datetime64[ns]",
         )
-        return pd.DatetimeIndex(naive).tz_localize("UTC").array
+        return pd.DatetimeIndex(naive, tz="UTC").array  # naive values read as UTC wall time
     return pd.to_datetime(pd.Series(stamps, dtype=object), utc=True).array
 
 

@@ -21,6 +21,7 @@ from sklearn.pipeline import Pipeline
 
 from feature_defs.features import MISSING, OTHER, LeadFeaturizer
 from feature_defs.fields import FieldSet
+from feature_defs.typed_leads import TypedLeads
 from training.models import CandidateKind, Explainer, FastDesign, MarginCalibrator, margin
 
 HEADS = ("accepted", "opportunity")
@@ -113,7 +114,9 @@ class LeadScoreBundle:
         frame["score"] = 100.0 * frame[f"p_{self.score_head}"]
         return frame
 
-    def designs(self, typed: pd.DataFrame) -> tuple[dict[str, Any], dict[str, np.ndarray], Any]:
+    def designs(
+        self, typed: pd.DataFrame | TypedLeads
+    ) -> tuple[dict[str, Any], dict[str, np.ndarray], Any]:
         """Featurizer arrays, each head's input matrix, and a lazy features DataFrame."""
         feats = self.featurizer.arrays(typed)
         cache: list[pd.DataFrame] = []
@@ -178,7 +181,12 @@ class LeadScoreBundle:
         return self._reasons(typed, h, Xt, shown, top=top)
 
     def reasons_design(
-        self, typed: pd.DataFrame, feats: dict[str, Any], Xt: np.ndarray, *, top: int = 3
+        self,
+        typed: pd.DataFrame | TypedLeads,
+        feats: dict[str, Any],
+        Xt: np.ndarray,
+        *,
+        top: int = 3,
     ) -> list[list[dict[str, Any]]]:
         """``reasons`` from ``designs`` output (score head): the same reasons, computed once."""
         shown = {}
@@ -193,12 +201,17 @@ class LeadScoreBundle:
         return self._reasons(typed, self.heads[self.score_head], Xt, shown, top=top)
 
     def _reasons(
-        self, typed: pd.DataFrame, h: HeadModel, Xt: np.ndarray, shown: dict, *, top: int
+        self,
+        typed: pd.DataFrame | TypedLeads,
+        h: HeadModel,
+        Xt: np.ndarray,
+        shown: dict,
+        *,
+        top: int,
     ) -> list[list[dict[str, Any]]]:
+        typed = TypedLeads.of(typed)
         _, contrib, points = self._explain_design(h, Xt)
-        fs = self.featurizer.feature_set
-        desc = fs.describe()
-        source = {f.name: f.source for f in fs.features}
+        declared = self.featurizer.feature_set.by_name
         names = h.explainer.features
         raw_cols: dict[str, Any] = {}
         order_all = np.argsort(-np.abs(points), axis=1, kind="stable")[:, :top]
@@ -210,9 +223,9 @@ class LeadScoreBundle:
             items = []
             for k, pts, mar in zip(ks, points_top[i], margin_top[i], strict=True):
                 feat = names[k]
-                src = source[feat]
+                src = declared[feat].source
                 if src not in raw_cols:
-                    raw_cols[src] = typed[src].array
+                    raw_cols[src] = typed[src]
                 value = _shown_value(raw_cols[src][i], shown[feat](i))
                 items.append(
                     {
@@ -220,7 +233,7 @@ class LeadScoreBundle:
                         "value": value,
                         "points": round(pts, 2),
                         "margin": mar,
-                        "label": f"{desc[feat]}: {value} {pts:+.0f} pts",
+                        "label": f"{declared[feat].description}: {value} {pts:+.0f} pts",
                     }
                 )
             out.append(items)

@@ -125,7 +125,7 @@ class FastDesign:
         self.width = width
         self.clf = clf
         self.linear = isinstance(clf, LogisticRegression)
-        self._maps: dict[tuple, dict[tuple, np.ndarray]] = {}
+        self._maps: dict[tuple[int, int], tuple[tuple, np.ndarray]] = {}
 
     @classmethod
     def compile(cls, pipe: Pipeline) -> FastDesign | None:
@@ -168,32 +168,37 @@ class FastDesign:
         return cls(blocks, width, pipe.named_steps["clf"])
 
     def _map(self, block: int, i: int, levels: tuple, cats: list) -> np.ndarray:
-        """Feature level codes -> one-hot column within the encoder's categories (-1: none)."""
-        per = self._maps.setdefault((block, i), {})
-        m = per.get(levels)
-        if m is None:
-            pos = {v: k for k, v in enumerate(cats)}
-            m = np.array([pos.get(v, -1) for v in levels] + [-1], dtype=np.intp)  # code -1
-            per[levels] = m
+        """Feature level codes -> one-hot column within the encoder's categories (-1: none).
+
+        The featurizer passes the same ``levels`` tuple every time: it is recognised by identity
+        (hashing it per call costs more than the lookup it saves)."""
+        key = (block, i)
+        hit = self._maps.get(key)
+        if hit is not None and (hit[0] is levels or hit[0] == levels):
+            return hit[1]
+        pos = {v: k for k, v in enumerate(cats)}
+        m = np.array([pos.get(v, -1) for v in levels] + [-1], dtype=np.intp)  # code -1: none
+        self._maps[key] = (levels, m)
         return m
 
     def transform(self, feats: Any, n: int) -> np.ndarray:
+        """The design matrix: one array operation per block, not per column, where it can."""
         out = np.zeros((n, self.width))
-        rows = np.arange(n)
         for b, (kind, cols, a, c, start) in enumerate(self.blocks):
             if kind == "onehot":
+                idx = np.empty((n, len(cols)), dtype=np.intp)  # column within each encoder
                 for i, col in enumerate(cols):
                     codes, levels = feats[col]
-                    idx = self._map(b, i, levels, a[i])[codes]
-                    hit = idx >= 0
-                    out[rows[hit], start + c[i] + idx[hit]] = 1.0
-            elif kind == "scale":
-                x = np.column_stack([feats[col] for col in cols]).astype(float)
-                x -= a
-                x /= c
-                out[:, start : start + len(cols)] = x
-            elif kind == "pass":
-                out[:, start : start + len(cols)] = np.column_stack([feats[col] for col in cols])
+                    idx[:, i] = self._map(b, i, levels, a[i])[codes]
+                rows, k = np.nonzero(idx >= 0)
+                out[rows, start + c[k] + idx[rows, k]] = 1.0
+            elif kind in ("scale", "pass"):
+                x = out[:, start : start + len(cols)]
+                for j, col in enumerate(cols):
+                    x[:, j] = feats[col]
+                if kind == "scale":
+                    x -= a
+                    x /= c
             else:
                 frame = pd.DataFrame({col: feats[col] for col in cols})
                 block = np.asarray(a.transform(frame), dtype=float)

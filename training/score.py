@@ -4,7 +4,8 @@ For each lead: both heads' probabilities, the 0-100 score, exclusions, handoff, 
 first-contact due time in business time, and the top reasons in score points.
 
 ``score_columns`` computes the columns; ``score_leads`` is the same as a DataFrame. The API
-reads the columns directly (one lead: no DataFrame to build and take apart again).
+reads the columns directly, from typed leads held as columns too (``coerce_records``): for one
+lead, no DataFrame is built or taken apart on the way.
 """
 
 from __future__ import annotations
@@ -25,12 +26,13 @@ from feature_defs.sla import (
     exclusion_reasons,
     is_handoff,
 )
+from feature_defs.typed_leads import TypedLeads
 from training.bundle import LeadScoreBundle
 
 
 def score_leads(
     bundle: LeadScoreBundle,
-    typed: pd.DataFrame,
+    typed: pd.DataFrame | TypedLeads,
     policy: Policy,
     *,
     top: int = 3,
@@ -44,7 +46,7 @@ def score_leads(
 
 def score_columns(
     bundle: LeadScoreBundle,
-    typed: pd.DataFrame,
+    typed: pd.DataFrame | TypedLeads,
     policy: Policy,
     *,
     top: int = 3,
@@ -55,6 +57,7 @@ def score_columns(
     lead_id, p_<head> for each head, score, handoff, excluded, tier, due_at (an object array of
     UTC Timestamps and NaT), reasons (an object array of lists of dicts), reason_1..reason_top.
     """
+    typed = TypedLeads.of(typed)
     n = len(typed)
     # features, each head's model input and the score head's explanation: each computed once
     feats, Xts, _ = bundle.designs(typed)
@@ -65,12 +68,8 @@ def score_columns(
     handoff = is_handoff(out["score"], excluded, policy)
     tier = np.where(handoff, assign_tier(out["score"], policy), None)
     created_field = bundle.fields.created_at_field
-    if created_field and typed[created_field].count() > 0:
-        src = (
-            typed[policy.source_field].tolist()
-            if policy.source_field in typed.columns
-            else [None] * n
-        )
+    if created_field and pd.notna(typed[created_field]).any():
+        src = typed[policy.source_field].tolist() if policy.source_field in typed else [None] * n
         due = _due_at(typed[created_field], tier.tolist(), src, policy)
     else:
         due = np.full(n, pd.NaT)
@@ -79,7 +78,7 @@ def score_columns(
     for i, r in enumerate(reasons):
         reasons_col[i] = r
     cols: dict[str, Any] = {
-        "lead_id": typed[bundle.fields.id_field].to_numpy(),
+        "lead_id": np.asarray(typed[bundle.fields.id_field]),
         **out,
         "handoff": handoff,
         "excluded": excluded,
@@ -92,23 +91,24 @@ def score_columns(
     return cols
 
 
-def coerce_records(fields: FieldSet, records: list[dict[str, Any]]) -> pd.DataFrame:
-    """``fields.coerce(pd.DataFrame.from_records(records))`` for JSON records (the API's bodies).
+def coerce_records(fields: FieldSet, records: list[dict[str, Any]]) -> TypedLeads:
+    """``fields.coerce_columns(pd.DataFrame.from_records(records))`` for JSON records (the API's
+    bodies): typed columns, whose ``frame()`` is what ``fields.coerce`` gives.
 
     One record is read as it is (``_OneRecord``): pandas would only turn each value into a
     one-element column and back (~1 ms for a lead), and a single row has no dtype to infer
-    across rows, so the coerced frame is the same. Should that coercion raise, the DataFrame
+    across rows, so the coerced columns are the same. Should that coercion raise, the DataFrame
     path runs, so errors are those of ``coerce`` on the DataFrame, message for message.
     """
     if len(records) == 1 and isinstance(records[0], dict):
         try:
-            return fields.coerce(_OneRecord(records[0]))  # type: ignore[arg-type]
+            return fields.coerce_columns(_OneRecord(records[0]))  # type: ignore[arg-type]
         except Exception:  # noqa: BLE001 - the general path below raises the canonical error
             pass
     n = len(records)
     # an explicit index: records of empty objects still make one row each (and fail as such)
     frame = pd.DataFrame.from_records(records, index=pd.RangeIndex(n)) if n else pd.DataFrame()
-    return fields.coerce(frame)
+    return fields.coerce_columns(frame)
 
 
 class _OneRecord:
@@ -166,16 +166,17 @@ def _calendar(policy: Policy) -> BusinessCalendar:
 _UTC_NS = pd.DatetimeTZDtype("ns", "UTC")
 
 
-def _due_at(created: pd.Series, tiers: list, sources: list, policy: Policy) -> np.ndarray:
-    """``due_at(...).to_numpy()``: UTC Timestamps (ns) and NaT, in an object array.
+def _due_at(created: Any, tiers: list, sources: list, policy: Policy) -> np.ndarray:
+    """``due_at(...).to_numpy()`` for a typed column: UTC Timestamps (ns) and NaT, in an object
+    array.
 
     For a few leads (the API) it is computed lead by lead with the same calendar calls, without
     the grouping and Series assignments of ``due_at`` (which cost about 1 ms for one lead).
     """
     cal = _calendar(policy)
     if len(tiers) > 32 or created.dtype != _UTC_NS:
-        return due_at(created, tiers, sources, policy, calendar=cal).to_numpy()
-    arr = created.array
+        return due_at(pd.Series(created), tiers, sources, policy, calendar=cal).to_numpy()
+    arr = created
     out = np.full(len(tiers), pd.NaT, dtype=object)
     deadlines: dict[tuple, Any] = {}
     for i, (tier, source) in enumerate(zip(tiers, sources, strict=True)):

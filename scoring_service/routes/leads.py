@@ -19,6 +19,7 @@ from pydantic import TypeAdapter
 
 from feature_defs.errors import ContractError
 from feature_defs.sla import sla_states
+from feature_defs.typed_leads import TypedLeads
 from scoring_service.deps import ModelDep, ScoreKey, StateDep
 from scoring_service.prometheus import SCORES
 from scoring_service.schemas import BatchIn, BatchScored, LeadDetail, LeadScored
@@ -98,7 +99,7 @@ def _prescreen(rec: dict[str, Any], fields, where: tuple) -> list[dict[str, Any]
     return problems
 
 
-def _typed(records: list[dict[str, Any]], loaded: Loaded, loc: tuple) -> pd.DataFrame:
+def _typed(records: list[dict[str, Any]], loaded: Loaded, loc: tuple) -> TypedLeads:
     """Validate bodies against the declared lead fields; field-level 422 on any problem."""
     fields = loaded.bundle.fields
     n = len(records)
@@ -142,12 +143,12 @@ _UTC_NS = pd.DatetimeTZDtype("ns", "UTC")  # the dtype FieldSet.coerce gives dat
 _NAT = np.iinfo(np.int64).min  # NaT in asi8
 
 
-def _outside_time_window(col: pd.Series) -> list[int]:
+def _outside_time_window(col: Any) -> list[int]:
     """Rows whose date-time lies outside [EARLIEST, LATEST): ``in_time_window`` on each value.
 
-    A coerced column is tz-aware datetime64[ns] (pandas' range, 1677-2262), so the test is two
-    integer comparisons per row. Both bounds are whole seconds, so the nanoseconds that
-    ``to_pydatetime`` would drop never move a value across one of them.
+    A coerced column (a typed array) is tz-aware datetime64[ns] (pandas' range, 1677-2262), so
+    the test is two integer comparisons per row. Both bounds are whole seconds, so the
+    nanoseconds that ``to_pydatetime`` would drop never move a value across one of them.
     """
     if col.dtype != _UTC_NS:
         return [
@@ -155,7 +156,7 @@ def _outside_time_window(col: pd.Series) -> list[int]:
             for i, ts in enumerate(col)
             if not pd.isna(ts) and not in_time_window(ts.to_pydatetime())
         ]
-    ns = col.array.asi8
+    ns = col.asi8
     lo, hi = _WINDOW_NS
     bad = (ns != _NAT) & ((ns < lo) | (ns >= hi))
     return np.flatnonzero(bad).tolist()
@@ -226,13 +227,13 @@ def _num(v: Any) -> float | None:
     return None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
 
 
-def _score(state: StateDep, loaded: Loaded, typed: pd.DataFrame) -> tuple[int, dict[str, Any]]:
+def _score(state: StateDep, loaded: Loaded, typed: TypedLeads) -> tuple[int, dict[str, Any]]:
     version, policy = state.policy(loaded.bundle.fields)
     return version, score_columns(loaded.bundle, typed, policy, top=3)
 
 
 async def _score_on_loop(
-    state: StateDep, loaded: Loaded, typed: pd.DataFrame
+    state: StateDep, loaded: Loaded, typed: TypedLeads
 ) -> tuple[int, dict[str, Any]]:
     """``_score`` from the event loop: the policy from ``policy_at_once``, or from the thread
     pool whenever finding it could wait on the store."""
@@ -363,7 +364,7 @@ def score_batch(state: StateDep, model: ModelDep, _key: ScoreKey, body: BatchIn)
 def create_lead(state: StateDep, model: ModelDep, _key: ScoreKey, body: LeadBody) -> Response:
     typed = _typed([body], model, ("body",))
     fields = model.bundle.fields
-    lead_id = str(typed[fields.id_field].iloc[0])
+    lead_id = str(typed[fields.id_field][0])
     if len(lead_id) > MAX_ID:
         raise RequestValidationError(
             [_problem(("body",), fields.id_field, f"must be at most {MAX_ID} characters", lead_id)]
@@ -443,8 +444,10 @@ def _handoff_event_id(lead_id: str) -> str:
     return "handoff-" + hashlib.sha256(lead_id.encode()).hexdigest()[: MAX_ID - len("handoff-")]
 
 
-def _stored_fields(typed: pd.DataFrame, fields) -> dict[str, Any]:  # noqa: ANN001
-    row = typed.iloc[0]
+def _stored_fields(typed: TypedLeads, fields) -> dict[str, Any]:  # noqa: ANN001
+    """The lead's typed fields as the store keeps them: values only, date-times as ISO text
+    (created_at as a Timestamp)."""
+    row = {name: arr[0] for name, arr in typed.arrays.items()}
     out = {}
     for name, value in row.items():
         if (

@@ -217,6 +217,7 @@ def _conditions() -> list[dict]:
 
 def test_condition_fast_path_matches_the_pandas_definition(contract) -> None:
     from feature_defs.conditions import Condition
+    from feature_defs.typed_leads import TypedLeads
     from training.demo_history import generate
 
     frames = [_edge_frame(), _edge_frame().iloc[[2]].reset_index(drop=True)]
@@ -234,6 +235,8 @@ def test_condition_fast_path_matches_the_pandas_definition(contract) -> None:
             fast, ref = cond.evaluate(frame), cond.evaluate_general(frame)
             assert fast.dtype == ref.dtype == bool and fast.shape == ref.shape
             np.testing.assert_array_equal(fast, ref, err_msg=repr(cond))
+            # the same leads as typed columns (what the API scores): the same answer
+            np.testing.assert_array_equal(cond.evaluate(TypedLeads.of(frame)), ref)
 
 
 def test_exclusions_on_one_lead_match_the_batch(contract) -> None:

@@ -544,4 +544,6 @@ def test_condition_and_time_window_checks_on_one_lead() -> None:
             format="ISO8601",
         )
     )
-    assert _outside_time_window(s) == _outside_time_window(s.astype(object)) == [1, 3, 5]
+    by_ints = _outside_time_window(s.array)  # a coerced column: integer comparisons
+    by_values = _outside_time_window(s.astype(object).to_numpy())  # in_time_window on each
+    assert by_ints == by_values == [1, 3, 5]

@@ -311,7 +311,8 @@ def _reasons_reference(b, typed, X, top=3):  # noqa: ANN001, ANN202
 
     _, contrib, points = b.explain_features(X)
     fs = b.featurizer.feature_set
-    desc, source = fs.describe(), {f.name: f.source for f in fs.features}
+    desc = {f.name: f.description for f in fs.features}
+    source = {f.name: f.source for f in fs.features}
     out = []
     for i in range(len(X)):
         prow, crow = points.iloc[i], contrib.iloc[i]
@@ -384,6 +385,28 @@ def test_score_leads_equals_its_general_definition(contract, result, demo_data) 
         )
 
 
+def test_scoring_typed_columns_equals_scoring_the_frame(contract, result) -> None:
+    """The API scores JSON bodies typed as columns (``coerce_records``, no DataFrame): each
+    record, edge cases included, scores exactly as its ``FieldSet.coerce`` frame does."""
+    from feature_defs.typed_leads import TypedLeads
+    from training.score import coerce_records
+
+    b, pol = result.bundle, contract.policy
+    records = _records(contract)
+    for rec in records:
+        typed = coerce_records(b.fields, [rec])
+        assert isinstance(typed, TypedLeads) and len(typed) == 1
+        frame = b.fields.coerce(pd.DataFrame.from_records([rec], index=pd.RangeIndex(1)))
+        ref = _score_leads_reference(b, frame, pol)
+        pd.testing.assert_frame_equal(score_leads(b, typed, pol), ref, check_exact=True)
+    many = coerce_records(b.fields, records)
+    assert len(many) == len(records)
+    frame = b.fields.coerce(pd.DataFrame.from_records(records, index=pd.RangeIndex(len(records))))
+    got = score_leads(b, many, pol)
+    pd.testing.assert_frame_equal(got, _score_leads_reference(b, frame, pol), check_exact=True)
+    assert got["handoff"].any() and got["excluded"].notna().any()
+
+
 def test_due_at_for_a_few_leads_equals_the_grouped_path(contract) -> None:
     from feature_defs.sla import due_at
     from training.score import _due_at
@@ -443,7 +466,7 @@ def test_coerce_records_of_one_lead_equals_the_dataframe_path(contract) -> None:
     fields = contract.fields
     for rec in _records(contract):
         ref = fields.coerce(pd.DataFrame.from_records([rec], index=pd.RangeIndex(1)))
-        got = coerce_records(fields, [rec])
+        got = coerce_records(fields, [rec]).frame()
         pd.testing.assert_frame_equal(got, ref, check_exact=True)
         assert list(got.dtypes) == list(ref.dtypes)
     base = _records(contract)[0]
@@ -465,7 +488,7 @@ def test_coerce_records_of_one_lead_equals_the_dataframe_path(contract) -> None:
         assert got_err.value.details == ref_err.value.details
     many = _records(contract)[:50]
     pd.testing.assert_frame_equal(
-        coerce_records(fields, many),
+        coerce_records(fields, many).frame(),
         fields.coerce(pd.DataFrame.from_records(many, index=pd.RangeIndex(50))),
         check_exact=True,
     )
