@@ -47,7 +47,7 @@ from dashboard.threshold import (  # noqa: E402
 from feature_defs.contract import load_contract  # noqa: E402
 from feature_defs.policy import Policy  # noqa: E402
 from feature_defs.sla import assign_tier  # noqa: E402
-from training.demo_history import daily_arrivals  # noqa: E402
+from training.demo_history import arrival_times  # noqa: E402
 
 LIMIT_MS = 200.0
 SOURCES = {
@@ -65,22 +65,9 @@ SOURCES = {
 def synthetic_flow(n: int, policy: Policy, seed: int = 0, months: int = 18) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     tz = policy.calendar.timezone
-    cal = policy.business_calendar()
     end = pd.Timestamp("2026-07-01", tz=tz)
-    days = pd.date_range(end - pd.DateOffset(months=months), end - pd.Timedelta(days=1), freq="D")
-    noon = days + pd.Timedelta(hours=11)
-    working = np.array([cal.is_working_time(t.to_pydatetime()) for t in noon])
-    counts = daily_arrivals(days, working, n, rng)
-    m = int(counts.sum())
-    day = np.repeat(np.arange(len(days)), counts)
-    office = rng.random(m) < 0.8
-    hour = np.where(office, rng.uniform(8.0, 19.0, m), rng.uniform(0.0, 24.0, m))
-    local = days.tz_localize(None)[day] + pd.to_timedelta(np.round(hour * 3600), unit="s")
-    created = (
-        pd.DatetimeIndex(local)
-        .tz_localize(tz, nonexistent="shift_forward", ambiguous=False)
-        .tz_convert("UTC")
-    )
+    created = arrival_times(policy.business_calendar(), end, months, n, rng)
+    m = len(created)
     score = np.round(rng.beta(2.0, 2.6, m) * 100, 1)
     p_accept = np.clip(score / 100 + rng.normal(0, 0.03, m), 0, 1)
     return pd.DataFrame(

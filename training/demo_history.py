@@ -21,6 +21,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from feature_defs.business_time import BusinessCalendar
 from feature_defs.contract import Contract
 from feature_defs.sla import assign_tier, due_at, exclusion_reasons, route_team, scorecard_points
 
@@ -263,6 +264,29 @@ def daily_arrivals(
 
 
 # --- the generator ----------------------------------------------------------------------------
+def arrival_times(
+    cal: BusinessCalendar,
+    end: pd.Timestamp,
+    months: int,
+    n_leads: int,
+    rng: np.random.Generator,
+) -> pd.DatetimeIndex:
+    """Creation times of about ``n_leads`` leads over the ``months`` before ``end`` (local
+    midnight, exclusive): ``daily_arrivals`` per day, 80% in office hours, the rest at any hour;
+    UTC, whole seconds, sorted."""
+    days = pd.date_range(end - pd.DateOffset(months=months), end - pd.Timedelta(days=1), freq="D")
+    noon = days + pd.Timedelta(hours=11)
+    working = np.array([cal.is_working_time(t.to_pydatetime()) for t in noon])
+    counts = daily_arrivals(days, working, n_leads, rng)
+    n = int(counts.sum())
+    day_idx = np.repeat(np.arange(len(days)), counts)
+    office = rng.random(n) < 0.8
+    hour = np.where(office, rng.uniform(8.0, 19.0, n), rng.uniform(0.0, 24.0, n))
+    created_local = days[day_idx] + pd.to_timedelta(hour * 3600, unit="s")
+    created = pd.DatetimeIndex(created_local).tz_convert("UTC").floor("s")
+    return created[np.argsort(created.asi8, kind="stable")]
+
+
 def generate(
     contract: Contract,
     *,
@@ -283,19 +307,8 @@ def generate(
     say("arrivals")
     end_ts = pd.Timestamp(end, tz=tz)
     start_ts = end_ts - pd.DateOffset(months=months)
-    days = pd.date_range(start_ts, end_ts - pd.Timedelta(days=1), freq="D")
-    noon = days + pd.Timedelta(hours=11)
-    working = np.array([cal.is_working_time(t.to_pydatetime()) for t in noon])
-    counts = daily_arrivals(days, working, n_leads, rng)
-    n = int(counts.sum())
-    day_idx = np.repeat(np.arange(len(days)), counts)
-    office = rng.random(n) < 0.8
-    hour = np.where(office, rng.uniform(8.0, 19.0, n), rng.uniform(0.0, 24.0, n))
-    created_local = days[day_idx] + pd.to_timedelta(hour * 3600, unit="s")
-    created = pd.DatetimeIndex(created_local).tz_convert("UTC").floor("s")
-    order = np.argsort(created.asi8, kind="stable")
-    created = created[order]
-    day_idx = day_idx[order]
+    created = arrival_times(cal, end_ts, months, n_leads, rng)
+    n = len(created)
 
     # 2. lead attributes --------------------------------------------------------------------
     say("lead attributes")
